@@ -1,0 +1,30 @@
+// `npm test`: everything that needs only Node (unit, property, integration against real
+// sockets, the reference server's conformance and load tests, the compiled weapp harness).
+// The headless-Chromium suite has its own config (jest.e2e.config.js).
+const shared = {
+  transform: { '^.+\\.[jt]sx?$': 'babel-jest' },
+  moduleNameMapper: {
+    '^@tarojs/taro$': '<rootDir>/test/mocks/taro.ts',
+    '^@/(.*)$': '<rootDir>/src/$1',
+  },
+  moduleFileExtensions: ['ts', 'tsx', 'js', 'json'],
+}
+
+module.exports = {
+  testTimeout: 30000,
+  projects: [
+    {
+      ...shared,
+      displayName: 'node',
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/', '<rootDir>/test/react/'],
+    },
+    {
+      ...shared,
+      displayName: 'react',
+      testEnvironment: 'jsdom',
+      testMatch: ['<rootDir>/test/react/**/*.test.{ts,tsx}'],
+    },
+  ],
+}
