@@ -25,6 +25,11 @@ module.exports = {
       displayName: 'react',
       testEnvironment: 'jsdom',
       testMatch: ['<rootDir>/test/react/**/*.test.{ts,tsx}'],
+      moduleNameMapper: {
+        ...shared.moduleNameMapper,
+        '^@tarojs/components$': '<rootDir>/test/mocks/taro-components.tsx',
+        '\\.(scss|css)$': '<rootDir>/test/mocks/style.ts',
+      },
     },
   ],
 }

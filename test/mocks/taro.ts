@@ -1,20 +1,34 @@
 /**
  * A stand-in for `@tarojs/taro` in jest (the real module needs build-time globals).
- * Page lifecycles are driven by the test through `pageLifecycle`.
+ * Page lifecycles are driven by the test: components rendered inside `<TestPage name="a">`
+ * receive `pageLifecycle.show('a')` / `hide('a')`, like the hooks of one Taro page.
  */
+import { createContext, createElement, useContext, useEffect, useRef, type ReactNode } from 'react'
+
 type Listener = () => void
 
-const showListeners = new Set<Listener>()
-const hideListeners = new Set<Listener>()
+const DEFAULT_PAGE = 'page'
+const PageName = createContext(DEFAULT_PAGE)
+const showListeners = new Map<string, Set<Listener>>()
+const hideListeners = new Map<string, Set<Listener>>()
 const storage = new Map<string, string>()
 
-/** Fires the page's `useDidShow` / `useDidHide` callbacks, as Taro does on page show and hide. */
+/** Wraps one page's components, so that its lifecycle can be driven on its own. */
+export function TestPage({ name, children }: { name: string; children?: ReactNode }) {
+  return createElement(PageName.Provider, { value: name }, children)
+}
+
+function fire(listeners: Map<string, Set<Listener>>, page: string): void {
+  for (const listener of [...(listeners.get(page) ?? [])]) listener()
+}
+
+/** Fires the `useDidShow` / `useDidHide` callbacks of one page, as Taro does. */
 export const pageLifecycle = {
-  show(): void {
-    for (const listener of [...showListeners]) listener()
+  show(page = DEFAULT_PAGE): void {
+    fire(showListeners, page)
   },
-  hide(): void {
-    for (const listener of [...hideListeners]) listener()
+  hide(page = DEFAULT_PAGE): void {
+    fire(hideListeners, page)
   },
   reset(): void {
     showListeners.clear()
@@ -22,18 +36,23 @@ export const pageLifecycle = {
   },
 }
 
-function useLifecycle(set: Set<Listener>, callback: Listener): void {
-  // Registered once per render, as Taro keeps the latest callback of a component.
-  const React = jest.requireActual<typeof import('react')>('react')
-  const latest = React.useRef(callback)
+function useLifecycle(listeners: Map<string, Set<Listener>>, callback: Listener): void {
+  const page = useContext(PageName)
+  // Taro calls the latest callback of a component.
+  const latest = useRef(callback)
   latest.current = callback
-  React.useEffect(() => {
+  useEffect(() => {
     const listener = () => latest.current()
+    let set = listeners.get(page)
+    if (!set) {
+      set = new Set()
+      listeners.set(page, set)
+    }
     set.add(listener)
     return () => {
       set.delete(listener)
     }
-  }, [])
+  }, [listeners, page])
 }
 
 export function useDidShow(callback: Listener): void {
@@ -45,8 +64,8 @@ export function useDidHide(callback: Listener): void {
 }
 
 export function useLaunch(callback: Listener): void {
-  const React = jest.requireActual<typeof import('react')>('react')
-  React.useEffect(() => callback(), [])
+  const latest = useRef(callback)
+  useEffect(() => latest.current(), [])
 }
 
 export const memoryStorage = storage
@@ -63,9 +82,9 @@ const Taro = {
   getNetworkType: async () => ({ networkType: 'wifi' }),
   onNetworkStatusChange: (): void => undefined,
   offNetworkStatusChange: (): void => undefined,
-  navigateTo: jest.fn(async () => undefined),
-  navigateBack: jest.fn(async () => undefined),
-  showToast: jest.fn(async () => undefined),
+  navigateTo: async (): Promise<void> => undefined,
+  navigateBack: async (): Promise<void> => undefined,
+  showToast: async (): Promise<void> => undefined,
   useDidShow,
   useDidHide,
   useLaunch,
