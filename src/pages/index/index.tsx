@@ -110,7 +110,8 @@ export default function IndexPage() {
                   className='order__confirm'
                   size='mini'
                   type='primary'
-                  disabled={confirming.has(order.id)}
+                  // Taro's H5 button reads any `disabled` attribute as true, even "false".
+                  {...(confirming.has(order.id) ? { disabled: true } : {})}
                   onClick={() => confirm(order)}
                 >
                   {confirming.has(order.id) ? '确认中' : '确认'}
