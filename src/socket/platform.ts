@@ -1,0 +1,31 @@
+/**
+ * The only things the engine needs from its host: Taro on weapp and H5
+ * (taro-platform.ts), the `ws` package in Node (test/helpers/ws-platform.ts).
+ */
+
+/** A WeChat / Taro SocketTask, or anything shaped like one. */
+export interface SocketTaskLike {
+  /** WeChat documents none; Taro's H5 task has one. The engine reads it only as a hint. */
+  readonly readyState?: number
+  send(options: { data: string; success?: () => void; fail?: (err: { errMsg?: string }) => void }): void
+  close(options: { code?: number; reason?: string; success?: () => void; fail?: (err: unknown) => void }): void
+  onOpen(listener: () => void): void
+  onClose(listener: (res: { code: number; reason: string }) => void): void
+  onError(listener: (err: { errMsg?: string }) => void): void
+  onMessage(listener: (res: { data: string | ArrayBuffer }) => void): void
+}
+
+/** The engine's host: sockets, key-value storage and network signals. */
+export interface SocketPlatform {
+  /** Starts a socket; resolves with its task as soon as one exists (it may still be connecting). */
+  connectSocket(options: { url: string }): Promise<SocketTaskLike>
+  /** The stored value, or null when absent. May throw: reported, not fatal. */
+  getStorage(key: string): string | null
+  /** May throw (quota): reported, not fatal. */
+  setStorage(key: string, value: string): void
+  removeStorage(key: string): void
+  /** Whether the host believes it has a network right now. */
+  getNetworkConnected(): Promise<boolean>
+  /** Calls `listener` on every network change; returns the function that stops it. */
+  onNetworkChange(listener: (connected: boolean) => void): () => void
+}

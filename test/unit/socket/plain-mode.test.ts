@@ -1,0 +1,101 @@
+import { createFakeEngine, flushMicrotasks } from '../../helpers/fake-platform'
+
+beforeEach(() => jest.useFakeTimers())
+afterEach(() => jest.useRealTimers())
+
+test('no hello; a send is the JSON itself and leaves the outbox when the socket took it', async () => {
+  const { engine, platform, state, openCurrent } = createFakeEngine({ protocol: 'plain' })
+  engine.send('confirm', { id: '7' })
+  engine.send('echo', 'hi')
+  engine.connect()
+  const task = await openCurrent()
+  expect(task.frames()).toEqual([{ method: 'confirm', id: '7' }, { method: 'echo', data: 'hi' }])
+  expect(state().queue).toEqual([])
+  engine.destroy()
+  expect(platform.tasks).toHaveLength(1)
+})
+
+test('queued sends not taken by the socket are sent after the reconnect (at least once)', async () => {
+  const { engine, platform, state, openCurrent } = createFakeEngine({ protocol: 'plain' })
+  engine.connect()
+  const task = await openCurrent()
+  task.silentSends = true
+  engine.send('a')
+  task.serverClose(1006)
+  engine.send('b')
+  expect(state().queue.map((entry) => entry.method)).toEqual(['a', 'b'])
+  jest.advanceTimersByTime(1000)
+  const next = await openCurrent()
+  expect(next.frames()).toEqual([{ method: 'a' }, { method: 'b' }])
+  expect(state().queue).toEqual([])
+  expect(platform.tasks).toHaveLength(2)
+  engine.destroy()
+})
+
+test('request resolves with the next message of its method, first come first served', async () => {
+  const { engine, platform, openCurrent } = createFakeEngine({ protocol: 'plain' })
+  engine.connect()
+  await openCurrent()
+  const first = engine.request('list')
+  const second = engine.request('list')
+  const other = engine.request('echo', 1)
+  await flushMicrotasks()
+  platform.lastTask.receive({ method: 'echo', data: 1 })
+  platform.lastTask.receive({ method: 'list', n: 1 })
+  platform.lastTask.receive({ method: 'list', n: 2 })
+  await expect(first).resolves.toEqual({ method: 'list', n: 1 })
+  await expect(second).resolves.toEqual({ method: 'list', n: 2 })
+  await expect(other).resolves.toEqual({ method: 'echo', data: 1 })
+  engine.destroy()
+})
+
+test('a request not on the wire yet is not answered by an unrelated message', async () => {
+  const { engine, platform, openCurrent } = createFakeEngine({ protocol: 'plain' })
+  engine.connect()
+  const task = await openCurrent()
+  task.serverClose(1006)
+  const pending = engine.request('list', undefined, { timeoutMs: 1000 })
+  let resolved = false
+  void pending.then(() => (resolved = true), () => undefined)
+  // A message from the old connection arrives after the drop: ignored, and not an answer.
+  task.receive({ method: 'list', stale: true })
+  await flushMicrotasks()
+  expect(resolved).toBe(false)
+  jest.advanceTimersByTime(1000)
+  await expect(pending).rejects.toMatchObject({ code: 'timeout' })
+  expect(engine.store.getState().queue).toEqual([])
+  expect(platform.tasks.map((t) => t.sent)).toEqual([[], []])
+  engine.destroy()
+})
+
+test('every incoming JSON message is emitted on message; subscribers get their method', async () => {
+  const { engine, platform, openCurrent } = createFakeEngine({ protocol: 'plain' })
+  const messages: unknown[] = []
+  const notify: unknown[] = []
+  const pushes = jest.fn()
+  engine.on('message', (message) => messages.push(message))
+  engine.on('push', pushes)
+  engine.subscribe('notify', (data, push) => notify.push([data, push.seq]))
+  engine.connect()
+  await openCurrent()
+  platform.lastTask.receive({ method: 'notify', order: { id: '1' } })
+  platform.lastTask.receive({ hello: 'no method' })
+  platform.lastTask.receive('not json')
+  expect(messages).toEqual([{ method: 'notify', order: { id: '1' } }, { hello: 'no method' }])
+  expect(notify).toEqual([[{ method: 'notify', order: { id: '1' } }, 0]])
+  expect(pushes).not.toHaveBeenCalled()
+  expect(engine.store.getState().counters.badFrames).toBe(1)
+  engine.destroy()
+})
+
+test('no heartbeat, no session and no ack in plain mode', async () => {
+  const { engine, platform, state, openCurrent } = createFakeEngine({ protocol: 'plain' })
+  engine.connect()
+  const task = await openCurrent()
+  task.receive({ method: 'notify', seq: 5 })
+  jest.advanceTimersByTime(120_000)
+  expect(task.sent).toEqual([])
+  expect(platform.tasks).toHaveLength(1)
+  expect(state()).toMatchObject({ status: 'open', sessionId: null, lastSeq: 0 })
+  engine.destroy()
+})

@@ -1,0 +1,23 @@
+import { resolveTunables, ENGINE_DEFAULTS } from '../../../src/socket/constants'
+import { createSocketStore, initialSocketState, sameState } from '../../../src/socket/store'
+
+test('the store starts uninstantiated and can be reset to its initial state', () => {
+  const store = createSocketStore()
+  expect(store.getState()).toEqual(initialSocketState())
+  store.setState({ status: 'open' })
+  store.setState(store.getInitialState(), true)
+  expect(store.getState().status).toBe('connecting')
+})
+
+test('sameState compares field by field', () => {
+  const a = initialSocketState()
+  expect(sameState(a, { ...a })).toBe(true)
+  expect(sameState(a, { ...a, counters: { ...a.counters } })).toBe(false)
+})
+
+test('tunables: defaults with valid overrides only', () => {
+  expect(resolveTunables({})).toEqual(ENGINE_DEFAULTS)
+  expect(resolveTunables({ backoffBaseMs: 0, outboxLimit: 3 })).toMatchObject({ backoffBaseMs: 0, outboxLimit: 3, backoffCapMs: 10_000 })
+  expect(() => resolveTunables({ heartbeatGraceMs: '5' })).toThrow(expect.objectContaining({ code: 'invalid_argument' }))
+  expect(() => resolveTunables({ ackDelayMs: Number.POSITIVE_INFINITY })).toThrow(expect.objectContaining({ code: 'invalid_argument' }))
+})
