@@ -1,0 +1,120 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import zlib from 'node:zlib'
+import { build } from 'esbuild'
+
+/** One bundled entry: what it is and its minified and min+gzip bytes. */
+export interface SizeRow {
+  label: string
+  entry: string
+  minBytes: number
+  gzipBytes: number
+}
+
+/** The weapp build on disk (dist/), measured as it is; null when there is none. */
+export interface WeappBuildSize {
+  files: number
+  totalBytes: number
+  jsBytes: number
+  jsGzipBytes: number
+  builtAt: string
+}
+
+export interface SizeResult {
+  rows: SizeRow[]
+  /** The engine bundle's minified bytes by source file, largest first. */
+  engineByFile: Array<{ file: string; minBytes: number }>
+  weapp: WeappBuildSize | null
+}
+
+/** Packages left out of every bundle, as the app's build provides them. */
+export const SIZE_EXTERNALS = ['react', 'react-dom', '@tarojs/taro', 'zustand']
+
+const ROOT = path.resolve(__dirname, '../..')
+
+const INDEX_FILE = path.join(ROOT, 'src/socket/index.ts')
+/** src/socket/index.ts lists the engine's exports first, then this marker, then the React layer's. */
+const REACT_LAYER_MARKER = '// ---- React layer'
+
+/** The engine part of src/socket/index.ts: its export lines above the React-layer marker. */
+function engineExports(): string {
+  const text = fs.readFileSync(INDEX_FILE, 'utf8')
+  const at = text.indexOf(REACT_LAYER_MARKER)
+  if (at < 0) throw new Error(`size: ${INDEX_FILE} has no "${REACT_LAYER_MARKER}" line; update bench/figures/size.ts`)
+  return text.slice(0, at).replace(/from '\.\//g, "from './src/socket/")
+}
+
+const ENTRIES: ReadonlyArray<{ label: string; entry: string; contents: () => string }> = [
+  { label: 'ours: engine (the engine part of src/socket/index.ts)', entry: 'src/socket/index.ts, engine exports', contents: engineExports },
+  {
+    label: 'ours: whole layer (src/socket/index.ts: engine, React hook, Taro adapter)',
+    entry: 'src/socket/index.ts',
+    contents: () => "export * from './src/socket/index'",
+  },
+  { label: 'partysocket', entry: 'partysocket', contents: () => "export * from 'partysocket'" },
+  { label: 'reconnecting-websocket', entry: 'reconnecting-websocket', contents: () => "export { default } from 'reconnecting-websocket'" },
+  { label: 'socket.io-client', entry: 'socket.io-client', contents: () => "export * from 'socket.io-client'" },
+]
+
+/**
+ * Bundles each entry with esbuild (`--bundle --minify --format=esm`, browser platform,
+ * SIZE_EXTERNALS external) and gzips the output with Node's zlib (default level).
+ * Also sums the weapp build in dist/ as it is on disk.
+ */
+export async function measureSizes(): Promise<SizeResult> {
+  const rows: SizeRow[] = []
+  let engineByFile: SizeResult['engineByFile'] = []
+  for (const { label, entry, contents } of ENTRIES) {
+    const { bytes, byFile } = await bundle(contents())
+    rows.push({ label, entry, minBytes: bytes.length, gzipBytes: zlib.gzipSync(bytes).length })
+    if (rows.length === 1) engineByFile = byFile
+  }
+  return { rows, engineByFile, weapp: measureWeappBuild(path.join(ROOT, 'dist')) }
+}
+
+async function bundle(contents: string): Promise<{ bytes: Buffer; byFile: SizeResult['engineByFile'] }> {
+  const result = await build({
+    stdin: { contents, resolveDir: ROOT, loader: 'ts', sourcefile: 'size-entry.ts' },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2020',
+    external: SIZE_EXTERNALS,
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+    define: { 'process.env.NODE_ENV': '"production"' },
+  })
+  const output = Object.values(result.metafile.outputs)[0]
+  const byFile = Object.entries(output?.inputs ?? {})
+    .map(([file, input]) => ({ file, minBytes: input.bytesInOutput }))
+    .filter((entry) => entry.minBytes > 0)
+    .sort((a, b) => b.minBytes - a.minBytes)
+  return { bytes: Buffer.from(result.outputFiles[0].contents), byFile }
+}
+
+function measureWeappBuild(dir: string): WeappBuildSize | null {
+  if (!fs.existsSync(path.join(dir, 'app.json'))) return null
+  let files = 0
+  let totalBytes = 0
+  const js: Buffer[] = []
+  let newest = 0
+  const walk = (current: string): void => {
+    for (const item of fs.readdirSync(current, { withFileTypes: true })) {
+      const full = path.join(current, item.name)
+      if (item.isDirectory()) {
+        walk(full)
+        continue
+      }
+      const stat = fs.statSync(full)
+      files += 1
+      totalBytes += stat.size
+      newest = Math.max(newest, stat.mtimeMs)
+      if (item.name.endsWith('.js')) js.push(fs.readFileSync(full))
+    }
+  }
+  walk(dir)
+  const jsAll = Buffer.concat(js)
+  return { files, totalBytes, jsBytes: jsAll.length, jsGzipBytes: zlib.gzipSync(jsAll).length, builtAt: new Date(newest).toISOString() }
+}

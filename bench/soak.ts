@@ -1,0 +1,245 @@
+/**
+ * `npm run soak` — engines against the reference server (a child process with durable state)
+ * through a fault-injecting TCP proxy: random drops (FIN and RST), blackholes, delays, refused
+ * connections, server SIGKILL + restart, app hide/show and network down/up, while the clients
+ * make requests with unique payloads (echo, order.confirm) and the server pushes. At the end it
+ * counts lost and doubled requests and pushes and out-of-order deliveries; any count above 0
+ * fails the run (exit 1).
+ *   --short        the CI form (under 2 minutes)
+ *   --seed=N       the random seed (printed): the same seed gives the same workload and the same
+ *                  sequence of faults; how they interleave still depends on timing
+ *   --sabotage     make the books wrong on purpose, to show the soak can fail (must exit 1)
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { spawnServerProcess } from '../test/helpers/reference-server'
+import { parseFlags } from './lib/args'
+import { Mutex } from './lib/mutex'
+import { seededRandom } from './lib/random'
+import { formatCount } from './lib/stats'
+import { TcpProxy } from './lib/tcp-proxy'
+import { delay, waitUntil } from './lib/wait'
+import { SoakClient } from './soak/clients'
+import { FaultInjector } from './soak/faults'
+import { SoakLedger, type SoakCounts } from './soak/ledger'
+import { fetchServerOrders } from './soak/server-orders'
+import { SOAK_SETTINGS, type SoakSettings } from './soak/settings'
+import { runPusher, runRequester } from './soak/workload'
+
+const SOCKET_TOKEN = 'soak-token'
+const ADMIN_TOKEN = 'soak-admin'
+
+function log(line: string): void {
+  process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${line}\n`)
+}
+
+async function main(): Promise<number> {
+  const flags = parseFlags(process.argv.slice(2), ['short', 'seed', 'sabotage'])
+  const settings: SoakSettings = SOAK_SETTINGS[flags.has('short') ? 'short' : 'full']
+  const seed = flags.number('seed', Math.floor(Math.random() * 2 ** 31))
+  const sabotage = flags.has('sabotage')
+  // One stream per actor, so that one actor's pace cannot shift another's choices.
+  const faultRandom = seededRandom(seed)
+  const proxyRandom = seededRandom(seed + 1)
+  const pushRandom = seededRandom(seed + 2)
+  const runId = `${seed.toString(36)}${Date.now().toString(36)}`
+  const startedAt = Date.now()
+  log(`${settings.name}: ${settings.clients} clients, ${settings.requests} requests, ${settings.pushes} pushes, seed ${seed}${sabotage ? ', SABOTAGE' : ''}`)
+
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'soak-data-'))
+  const server = await spawnServerProcess({
+    dataDir,
+    env: { SOCKET_TOKEN, ADMIN_TOKEN, HEARTBEAT_MS: String(settings.heartbeatMs), SIMULATE_ORDERS_MS: '0' },
+  })
+  const proxy = await TcpProxy.start({ targetPort: server.port, random: proxyRandom })
+  const ledger = new SoakLedger(settings.clients)
+  const clients: SoakClient[] = []
+  const adminLock = new Mutex()
+  const faults = new FaultInjector(
+    {
+      proxy,
+      clients: settings.clients,
+      killAndRestartServer: (downMs) =>
+        adminLock.run(async () => {
+          await server.kill('SIGKILL')
+          await delay(downMs)
+          await server.restart()
+        }),
+      hideApp: async (index, ms) => {
+        clients[index].engine.appHide()
+        await delay(ms)
+        clients[index].engine.appShow()
+      },
+      networkDown: async (index, ms) => {
+        // As on a phone: sometimes the link dies with the network, sometimes it lingers.
+        clients[index].platform.setNetwork(false, { dropSockets: faultRandom() < 0.5 })
+        await delay(ms)
+        clients[index].platform.setNetwork(true)
+      },
+      relaunchApp: async (index, offlineMs) => {
+        clients[index].platform.setNetwork(false, { dropSockets: true })
+        await delay(offlineMs)
+        clients[index].relaunch()
+      },
+    },
+    settings.faults,
+    faultRandom,
+    settings.verbose ? log : () => undefined,
+  )
+  let exitCode = 1
+  try {
+    for (let index = 0; index < settings.clients; index += 1) {
+      clients.push(new SoakClient(index, { url: proxy.url('/ws'), token: SOCKET_TOKEN, engine: settings.engine, sabotage }, ledger))
+    }
+    await waitUntil(() => clients.every((client) => client.engine.store.getState().status === 'open'), 15_000, 'every client open')
+    log('all clients open; faults start')
+
+    faults.start()
+    const orders: string[] = []
+    const perClient = Math.ceil(settings.requests / settings.clients)
+    const requestsPerSecond = settings.requests / settings.runSeconds / settings.clients
+    await Promise.all([
+      runPusher(
+        { runId, total: settings.pushes, perSecond: settings.pushes / settings.runSeconds, notifyShare: settings.notifyShare },
+        ledger,
+        adminLock,
+        (topic, data) =>
+          server.adminPush(topic, data).catch((error: unknown) => {
+            throw new Error(`${(error as Error).message}\n--- server output (tail) ---\n${server.output().slice(-3000)}`)
+          }),
+        orders,
+        pushRandom,
+      ),
+      ...clients.map((client) =>
+        runRequester(
+          {
+            runId,
+            client: client.index,
+            total: client.index === settings.clients - 1 ? settings.requests - perClient * (settings.clients - 1) : perClient,
+            perSecond: requestsPerSecond,
+            concurrency: settings.concurrency,
+            confirmShare: settings.confirmShare,
+          },
+          () => client.engine,
+          ledger,
+          orders,
+          seededRandom(seed + 3 + client.index),
+        ),
+      ),
+    ])
+    if (sabotage) sabotageBooks(clients[0], ledger, runId)
+    log('workload done; faults stop, draining')
+    await faults.stop()
+    // Sabotage leaves books that never balance: no point waiting long for them.
+    const drained = await drain(ledger, clients, sabotage ? 10_000 : settings.drainMs)
+
+    const serverOrders = await fetchServerOrders(server.wsUrl, SOCKET_TOKEN).catch((error: unknown) => {
+      throw new Error(`reading the orders from the server failed: ${(error as Error).message}\n--- server output (tail) ---\n${server.output().slice(-3000)}`)
+    })
+    const confirmedOnServer = new Set(serverOrders.filter((order) => order.status === 'confirmed').map((order) => order.id))
+    ledger.serverRecords(ledger.confirmSubjects().filter((id) => !confirmedOnServer.has(id)), 0)
+    const counts = ledger.counts()
+    // An answer the soak cannot match to any request it made is a wrong answer too.
+    counts.wrongAnswers += clients.reduce((sum, client) => sum + client.unmatchedResponses, 0)
+    printReport(settings, seed, counts, ledger, clients, faults.tally, drained, (Date.now() - startedAt) / 1000)
+    const failed = Object.values(counts).some((value) => value > 0) || !drained
+    exitCode = failed ? 1 : 0
+    if (sabotage) log(failed ? 'sabotage detected, as it must be (exit 1)' : 'SABOTAGE NOT DETECTED: the soak cannot fail, fix it')
+    log(failed ? 'FAILED' : 'passed: every count is 0')
+  } finally {
+    for (const client of clients) client.dispose()
+    await proxy.close()
+    await server.stop()
+    fs.rmSync(dataDir, { recursive: true, force: true })
+  }
+  return exitCode
+}
+
+/**
+ * Sabotage: one request of every wrong kind: an order confirmed again under a new request id
+ * (the server runs it again), a request booked but never made, an echo booked with the
+ * wrong answer, and a push booked that nobody published.
+ */
+function sabotageBooks(client: SoakClient, ledger: SoakLedger, runId: string): void {
+  const orderId = ledger.confirmSubjects()[0]
+  if (orderId !== undefined) {
+    const key = `${runId}:sabotage-confirm`
+    ledger.request(key, client.index, 'order.confirm', orderId)
+    client.engine.request<{ id?: string }>('order.confirm', { id: orderId }).then(
+      (result) => ledger.answered(key, String(result?.id)),
+      (error: { code?: string }) => ledger.failed(key, error.code ?? 'unknown'),
+    )
+  }
+  ledger.request(`${runId}:sabotage-never-made`, client.index, 'echo', 'never made')
+  const wrongKey = `${runId}:sabotage-wrong`
+  ledger.request(wrongKey, client.index, 'echo', 'asked')
+  client.engine.request('echo', 'asked').then(
+    (result) => ledger.answered(wrongKey, `${String(result)}, booked wrong`),
+    (error: { code?: string }) => ledger.failed(wrongKey, error.code ?? 'unknown'),
+  )
+  ledger.delivered(client.index, 'other:sabotage:0')
+}
+
+/** Waits until every request is answered, every push delivered and every outbox empty; false on timeout. */
+async function drain(ledger: SoakLedger, clients: SoakClient[], drainMs: number): Promise<boolean> {
+  const done = (): boolean =>
+    ledger.pendingRequests() === 0 &&
+    clients.every((client) => ledger.missingPushes(client.index) === 0 && client.engine.store.getState().queue.length === 0)
+  try {
+    await waitUntil(done, drainMs, 'drain', 50)
+    // Anything delivered twice late still has a moment to show up.
+    await delay(1000)
+    return true
+  } catch {
+    log(`drain incomplete after ${drainMs} ms: ${ledger.pendingRequests()} requests pending; missing pushes ${clients.map((client) => ledger.missingPushes(client.index)).join(', ')}`)
+    return false
+  }
+}
+
+function printReport(
+  settings: SoakSettings,
+  seed: number,
+  counts: SoakCounts,
+  ledger: SoakLedger,
+  clients: SoakClient[],
+  tally: Record<string, number>,
+  drained: boolean,
+  seconds: number,
+): void {
+  const totals = ledger.totals()
+  const counters = clients.map((client) => client.engine.store.getState().counters)
+  const sum = (pick: (c: (typeof counters)[number]) => number): number => counters.reduce((total, c) => total + pick(c), 0)
+  const errors: Record<string, number> = {}
+  for (const client of clients) for (const [code, n] of Object.entries(client.errors)) errors[code] = (errors[code] ?? 0) + n
+  const lines = [
+    '',
+    `Soak (${settings.name}), seed ${seed}, ${seconds.toFixed(0)} s: ${settings.clients} clients, ${formatCount(totals.requests)} requests, ${formatCount(totals.expectedPushes)} distinct pushes (${formatCount(totals.deliveries)} deliveries)`,
+    '',
+    '| count | value |',
+    '| --- | --- |',
+    `| requests lost | ${counts.requestsLost} |`,
+    `| requests executed twice | ${counts.requestsExecutedTwice} |`,
+    `| wrong answers | ${counts.wrongAnswers} |`,
+    `| pushes lost | ${counts.pushesLost} |`,
+    `| pushes delivered twice | ${counts.pushesDeliveredTwice} |`,
+    `| pushes never published | ${counts.pushesUnexpected} |`,
+    `| out-of-order deliveries | ${counts.outOfOrder} |`,
+    `| drained in time | ${drained ? 'yes' : 'NO'} |`,
+    '',
+    `Faults: ${Object.entries(tally).map(([kind, n]) => `${kind} ${n}`).join(', ')} (${Object.values(tally).reduce((a, b) => a + b, 0)} in all)`,
+    `Engines (the current launch of each): ${sum((c) => c.connectAttempts)} connect attempts, ${sum((c) => c.opens)} opens, ${sum((c) => c.duplicatePushes)} duplicate pushes dropped, ${sum((c) => c.lateResponses)} late responses, ${sum((c) => c.badFrames)} bad frames, ${clients.reduce((n, c) => n + c.resets, 0)} resets, ${clients.reduce((n, c) => n + c.launches - 1, 0)} relaunches (${clients.reduce((n, c) => n + c.restoredRequests, 0)} requests restored from storage, ${clients.reduce((n, c) => n + c.restoredAnswers, 0)} of them answered through 'response')`,
+    `Engine errors by code: ${Object.keys(errors).length === 0 ? 'none' : Object.entries(errors).map(([code, n]) => `${code} ${n}`).join(', ')}`,
+    `Failed requests by code: ${Object.keys(ledger.failuresByCode()).length === 0 ? 'none' : Object.entries(ledger.failuresByCode()).map(([code, n]) => `${code} ${n}`).join(', ')}`,
+    '',
+  ]
+  process.stdout.write(lines.join('\n'))
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.stack : error)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,219 @@
+/**
+ * The reference server of wire protocol v1, wired together: HTTP routes, the WebSocket endpoint
+ * at /ws, sessions with durable push logs and answered ids, and the demo orders backend.
+ */
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer } from 'ws'
+import { secretMatches } from './auth'
+import { Connection } from './connection'
+import { FLUSH_INTERVAL_MS, SHUTDOWN_GRACE_MS, WS_PATH } from './constants'
+import { ConnectionPool } from './connection-pool'
+import { Database } from './database'
+import { describeError } from './errors'
+import { storeAnnouncedOrder } from './demo/announce'
+import { createDemoMethods } from './demo/methods'
+import { OrderBook } from './demo/orders'
+import { seedOrdersOnce } from './demo/seed'
+import { randomNewOrder, startSimulator } from './demo/simulator'
+import { Dispatcher } from './dispatcher'
+import type { MethodHandler } from './dispatcher'
+import { createHttpHandler, pathOf } from './http-routes'
+import { createMetrics } from './metrics'
+import { SessionHub } from './session-hub'
+import { SessionStore } from './session-store'
+import { deadlineSweepMs, expirySweepMs, resolveSettings } from './settings'
+import type { Settings } from './settings'
+
+export interface ReferenceServerOptions {
+  /** Interface to listen on; default '127.0.0.1'. */
+  host?: string
+  /** Default 8787; 0 picks a free port. */
+  port?: number
+  /** hello.token must equal it; default 'dev-token'. */
+  token?: string
+  /** Guards POST /admin/push; default 'dev-admin'. */
+  adminToken?: string
+  /** welcome.hb; a connection silent for 2 × hb is closed with 4002. Default 20000. */
+  heartbeatMs?: number
+  /** Directory for the sqlite file (default './data'); null = in-memory. */
+  dataDir?: string | null
+  /** Default 5000. */
+  helloTimeoutMs?: number
+  /** How long a session outlives its last connection; default 5 min. */
+  sessionTtlMs?: number
+  /** Largest frame in bytes, both ways; default 64 KiB (larger client frames close with 1009). */
+  maxFrameBytes?: number
+  /** Pushes kept per session; default 1000. */
+  pushLogLimit?: number
+  /** Answered request ids kept per session; default 1000. */
+  answeredLimit?: number
+  /** Per connection; over it the connection is closed with 4429. */
+  rateLimit?: { frames: number; perMs: number }
+  /** Creates an order and pushes `notify` every N ms; 0 = off (default). */
+  simulateOrdersMs?: number
+  /** Store sample orders on the first start of a database; default true. */
+  seedOrders?: boolean
+  /** Where log lines go; default nowhere. */
+  log?: (line: string) => void
+  /** Methods to add to (or replace in) the demo backend's `list`, `order.confirm`, `echo`. */
+  methods?: ReadonlyMap<string, MethodHandler>
+}
+
+export interface ReferenceServer {
+  readonly port: number
+  /** ws://<host>:<port>/ws (127.0.0.1 when listening on every interface). */
+  readonly wsUrl: string
+  /** http://<host>:<port> */
+  readonly httpUrl: string
+  /** Like POST /admin/push: appends a push to every session; returns sessions reached. Throws CodedError on bad input. */
+  push(topic: string, data?: unknown): number
+  /** Graceful: 1001 to every socket, flush, close the database. Safe to call twice. */
+  close(): Promise<void>
+}
+
+/** Starts a server and resolves once it listens. */
+export async function startReferenceServer(options: ReferenceServerOptions = {}): Promise<ReferenceServer> {
+  const settings = resolveSettings(options)
+  const db = Database.open(settings.dataDir, (error) => settings.log(`group commit failed: ${describeError(error)}`))
+  try {
+    return await assemble(settings, db)
+  } catch (error) {
+    db.close()
+    throw error
+  }
+}
+
+async function assemble(settings: Settings, db: Database): Promise<ReferenceServer> {
+  const { log } = settings
+  const store = new SessionStore(db, { pushLogLimit: settings.pushLogLimit, answeredLimit: settings.answeredLimit })
+  const orders = new OrderBook(db)
+  if (settings.seedOrders) {
+    const seeded = seedOrdersOnce(db, orders, Date.now())
+    if (seeded > 0) log(`stored ${seeded} sample orders`)
+  }
+  const connections = new ConnectionPool()
+  let closing = false
+  const metrics = createMetrics({ connections: () => connections.size, sessions: () => store.size })
+  const hub = new SessionHub({
+    db,
+    store,
+    metrics,
+    heartbeatMs: settings.heartbeatMs,
+    sessionTtlMs: settings.sessionTtlMs,
+    maxFrameBytes: settings.maxFrameBytes,
+  })
+  const publish = (topic: string, data?: unknown): number => {
+    db.joinBatch()
+    return db.transaction(() => hub.broadcast(topic, storeAnnouncedOrder(orders, topic, data, Date.now())))
+  }
+  const methods = createDemoMethods(orders)
+  for (const [name, handler] of settings.methods) methods.set(name, handler)
+  const dispatcher = new Dispatcher({ db, store, methods, metrics, publish, log })
+  const connectionDeps = {
+    db,
+    hub,
+    dispatcher,
+    metrics,
+    heartbeatMs: settings.heartbeatMs,
+    helloTimeoutMs: settings.helloTimeoutMs,
+    rateLimit: settings.rateLimit,
+    checkToken: (token: string | undefined) => secretMatches(settings.token, token),
+    onClosed: (connection: Connection) => connections.remove(connection),
+    log,
+  }
+
+  const httpServer = http.createServer(
+    createHttpHandler({ adminToken: settings.adminToken, metrics, publish, afterCommit: (action) => db.afterCommit(action), log }),
+  )
+  httpServer.on('clientError', (error: Error, socket: Duplex) => {
+    log(`http client error: ${error.message}`)
+    socket.destroy()
+  })
+  const wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxFrameBytes, clientTracking: false })
+  wss.on('error', (error) => log(`websocket server error: ${error.message}`))
+  httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', (error) => log(`upgrade socket error: ${error.message}`))
+    if (pathOf(req.url) !== WS_PATH || closing) {
+      socket.end(`HTTP/1.1 ${closing ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      connections.add(new Connection(ws, connectionDeps, Date.now()))
+    })
+  })
+
+  await listen(httpServer, settings.port, settings.host)
+  const port = (httpServer.address() as AddressInfo).port
+  const urlHost = urlHostOf(settings.host)
+  log(`listening on ws://${urlHost}:${port}${WS_PATH} (data: ${db.file ?? 'in memory'})`)
+
+  const timers: NodeJS.Timeout[] = [
+    setInterval(() => connections.checkDeadlines(Date.now()), deadlineSweepMs(settings)),
+    setInterval(() => guard(log, 'flush', () => store.flush()), FLUSH_INTERVAL_MS),
+    setInterval(() => guard(log, 'sweep', () => hub.sweep(Date.now())), expirySweepMs(settings)),
+  ]
+  for (const timer of timers) timer.unref()
+  const stopSimulator =
+    settings.simulateOrdersMs > 0
+      ? startSimulator(
+          settings.simulateOrdersMs,
+          () => {
+            db.joinBatch()
+            db.transaction(() => hub.broadcast('notify', { order: orders.create(randomNewOrder(), Date.now()) }))
+          },
+          (error) => log(`order simulator failed: ${String(error)}`),
+        )
+      : () => undefined
+
+  let closed: Promise<void> | null = null
+  const close = async (): Promise<void> => {
+    closing = true
+    stopSimulator()
+    db.commitBatch()
+    for (const timer of timers) clearInterval(timer)
+    const serverClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()))
+    httpServer.closeIdleConnections()
+    await connections.closeAll(SHUTDOWN_GRACE_MS)
+    httpServer.closeAllConnections()
+    await serverClosed
+    store.flush()
+    db.close()
+    log('closed')
+  }
+
+  return {
+    port,
+    wsUrl: `ws://${urlHost}:${port}${WS_PATH}`,
+    httpUrl: `http://${urlHost}:${port}`,
+    push: (topic, data) => publish(topic, data),
+    close: () => (closed ??= close()),
+  }
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+}
+
+function guard(log: (line: string) => void, what: string, fn: () => unknown): void {
+  try {
+    fn()
+  } catch (error) {
+    log(`${what} failed: ${describeError(error)}`)
+  }
+}
+
+function urlHostOf(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1'
+  return host.includes(':') ? `[${host}]` : host
+}
+
+export type { MethodContext, MethodHandler } from './dispatcher'
+export { CodedError } from './errors'

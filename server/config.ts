@@ -1,0 +1,76 @@
+/**
+ * Settings from the environment (PROTOCOL.md "The reference server's surface"):
+ * HOST, PORT, SOCKET_TOKEN, ADMIN_TOKEN, DATA_DIR (":memory:" for no file), HEARTBEAT_MS,
+ * SIMULATE_ORDERS_MS (0 = off), and the tuning knobs HELLO_TIMEOUT_MS, SESSION_TTL_MS,
+ * MAX_FRAME_BYTES, PUSH_LOG_LIMIT, ANSWERED_LIMIT, RATE_LIMIT_FRAMES, RATE_LIMIT_PER_MS,
+ * SEED_ORDERS ("false" or "0" to skip the sample orders). An empty variable counts as unset.
+ */
+import type { ReferenceServerOptions } from './app'
+import { DEFAULT_RATE_LIMIT, DEV_ADMIN_TOKEN, DEV_SOCKET_TOKEN } from './constants'
+import { CodedError } from './errors'
+
+export interface LoadedConfig {
+  /** Options for startReferenceServer (without `log`). */
+  options: ReferenceServerOptions
+  /** Things the operator should hear about (development tokens in use). */
+  warnings: string[]
+}
+
+type Env = Record<string, string | undefined>
+
+/**
+ * Reads the settings. Throws CodedError `invalid_setting` for a malformed number, and
+ * `missing_secret` when NODE_ENV=production and SOCKET_TOKEN or ADMIN_TOKEN is unset.
+ */
+export function loadConfig(env: Env): LoadedConfig {
+  const warnings: string[] = []
+  const production = env.NODE_ENV === 'production'
+  const secret = (name: string, devValue: string): string => {
+    const value = read(env, name)
+    if (value !== undefined) return value
+    if (production) throw new CodedError('missing_secret', `${name} must be set when NODE_ENV=production`)
+    warnings.push(`${name} is not set: using the development value "${devValue}"`)
+    return devValue
+  }
+  const options: ReferenceServerOptions = {
+    host: read(env, 'HOST'),
+    port: integer(env, 'PORT', 0, 65535),
+    token: secret('SOCKET_TOKEN', DEV_SOCKET_TOKEN),
+    adminToken: secret('ADMIN_TOKEN', DEV_ADMIN_TOKEN),
+    heartbeatMs: integer(env, 'HEARTBEAT_MS', 1),
+    helloTimeoutMs: integer(env, 'HELLO_TIMEOUT_MS', 1),
+    sessionTtlMs: integer(env, 'SESSION_TTL_MS', 1),
+    maxFrameBytes: integer(env, 'MAX_FRAME_BYTES', 1),
+    pushLogLimit: integer(env, 'PUSH_LOG_LIMIT', 1),
+    answeredLimit: integer(env, 'ANSWERED_LIMIT', 1),
+    simulateOrdersMs: integer(env, 'SIMULATE_ORDERS_MS', 0),
+  }
+  const dataDir = read(env, 'DATA_DIR')
+  if (dataDir !== undefined) options.dataDir = dataDir === ':memory:' ? null : dataDir
+  const frames = integer(env, 'RATE_LIMIT_FRAMES', 1)
+  const perMs = integer(env, 'RATE_LIMIT_PER_MS', 1)
+  if (frames !== undefined || perMs !== undefined) {
+    options.rateLimit = { frames: frames ?? DEFAULT_RATE_LIMIT.frames, perMs: perMs ?? DEFAULT_RATE_LIMIT.perMs }
+  }
+  const seed = read(env, 'SEED_ORDERS')
+  if (seed !== undefined) options.seedOrders = !['0', 'false', 'no', 'off'].includes(seed.toLowerCase())
+  for (const key of Object.keys(options) as Array<keyof ReferenceServerOptions>) {
+    if (options[key] === undefined) delete options[key]
+  }
+  return { options, warnings }
+}
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]
+  return value === undefined || value.trim() === '' ? undefined : value.trim()
+}
+
+function integer(env: Env, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  const text = read(env, name)
+  if (text === undefined) return undefined
+  const value = /^\d+$/.test(text) ? Number(text) : NaN
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new CodedError('invalid_setting', `${name} must be an integer in ${min}..${max}, got "${text}"`)
+  }
+  return value
+}

@@ -1,0 +1,273 @@
+/**
+ * One WebSocket's state machine: awaiting-hello → open → closing. Validates every frame before
+ * use, enforces the hello timeout, idle timeout and rate limit, and always sends an `error`
+ * frame before a 4xxx close (some client runtimes never see the close code).
+ *
+ * Kept lean because the server holds thousands: no timer, promise or closure per connection.
+ * Deadlines are checked by one sweep over all connections (`checkDeadline`), and the socket
+ * listeners are shared functions that find their Connection on the socket.
+ */
+import type { Socket } from 'node:net'
+import type { RawData, WebSocket } from 'ws'
+import { MAX_BUFFERED_BYTES } from './constants'
+import type { Database, FrameWriter } from './database'
+import type { Dispatcher } from './dispatcher'
+import { describeError } from './errors'
+import type { ServerMetrics } from './metrics'
+import { CLOSE_CODE_BY_ERROR, CLOSE_GOING_AWAY, CLOSE_TOO_LARGE, errorFrame, failureFrame, parseClientFrame, pongFrame } from './protocol'
+import type { ClientFrame, FatalErrorCode, HelloFrame } from './protocol'
+import { allowFrame } from './rate-limiter'
+import type { FrameWindow } from './rate-limiter'
+import type { SessionHub, SessionPeer } from './session-hub'
+import type { SessionState } from './session-store'
+
+export type ConnectionState = 'awaiting-hello' | 'open' | 'closing'
+
+export interface ConnectionDeps {
+  db: Database
+  hub: SessionHub
+  dispatcher: Dispatcher
+  metrics: ServerMetrics
+  heartbeatMs: number
+  helloTimeoutMs: number
+  rateLimit: { frames: number; perMs: number }
+  /** True when a hello's token is acceptable. */
+  checkToken(token: string | undefined): boolean
+  /** Called once when the socket has closed. */
+  onClosed(connection: Connection): void
+  log(line: string): void
+}
+
+/** ws's state constant for an open socket (kept local: `ws` types export it on the class). */
+const SOCKET_OPEN = 1
+const CLOSE_INTERNAL_ERROR = 1011
+const CONNECTION = Symbol('connection')
+const TEXT_FRAME = { binary: false } as const
+
+type TaggedSocket = WebSocket & { [CONNECTION]?: Connection }
+
+export class Connection implements SessionPeer, FrameWindow, FrameWriter {
+  /** Where the connection is in its life. */
+  state: ConnectionState = 'awaiting-hello'
+  /** The session bound by hello, null before it. */
+  session: SessionState | null = null
+  windowStartMs = -Infinity
+  frameCount = 0
+  private readonly socket: TaggedSocket
+  private readonly deps: ConnectionDeps
+  /** Opening time before hello, then the time of the last frame received. */
+  private lastActivityMs: number
+  private corked = false
+  /** The code this side closed with, when it did. */
+  private closeCode: number | null = null
+
+  constructor(socket: WebSocket, deps: ConnectionDeps, nowMs: number) {
+    this.socket = socket
+    this.deps = deps
+    this.lastActivityMs = nowMs
+    this.socket[CONNECTION] = this
+    socket.on('message', onSocketMessage)
+    socket.on('error', onSocketError)
+    socket.once('close', onSocketClose)
+  }
+
+  /**
+   * Writes a frame once the running transaction (if any) commits, so a `res` or `push` never
+   * announces uncommitted state and frames leave in call order. Dropped if it rolls back.
+   */
+  send(frame: string | Buffer): void {
+    this.deps.db.writeAfterCommit(this, frame)
+  }
+
+  /** Ends the connection because a newer one resumed its session (`error` replaced, 4410). */
+  replace(): void {
+    this.fail('replaced', 'the session was resumed by a newer connection')
+  }
+
+  /**
+   * Closes with `error` hello_timeout + 4408 when no hello came within helloTimeoutMs of opening,
+   * or `error` idle + 4002 when no frame came for 2 × hb. Called by a periodic sweep.
+   */
+  checkDeadline(nowMs: number): void {
+    if (this.state === 'awaiting-hello' && nowMs - this.lastActivityMs >= this.deps.helloTimeoutMs) {
+      this.fail('hello_timeout', `no hello within ${this.deps.helloTimeoutMs} ms`)
+    } else if (this.state === 'open' && nowMs - this.lastActivityMs >= 2 * this.deps.heartbeatMs) {
+      this.fail('idle', `no frame for ${2 * this.deps.heartbeatMs} ms`)
+    }
+  }
+
+  /** Closes with 1001 for a server shutdown. */
+  shutdown(): void {
+    if (this.state === 'closing') return
+    this.state = 'closing'
+    this.closeCode = CLOSE_GOING_AWAY
+    this.socket.close(CLOSE_GOING_AWAY, 'server shutting down')
+  }
+
+  /** Drops the socket without a close handshake (shutdown of peers that do not answer). */
+  terminate(): void {
+    this.state = 'closing'
+    this.socket.terminate()
+  }
+
+  /**
+   * Writes a frame now (a Buffer holds UTF-8 JSON and goes out as a text frame). Use send():
+   * this is for the commit that releases queued frames. A peer that stops reading is cut.
+   */
+  write(frame: string | Buffer): void {
+    if (this.socket.readyState !== SOCKET_OPEN) return
+    if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.deps.log(`cutting a connection with ${this.socket.bufferedAmount} bytes unread`)
+      this.state = 'closing'
+      this.socket.terminate()
+      return
+    }
+    if (this.deps.db.flushing && !this.corked) this.cork()
+    if (typeof frame === 'string') this.socket.send(frame)
+    else this.socket.send(frame, TEXT_FRAME)
+  }
+
+  /**
+   * Holds this socket's writes until the current commit's frames are all queued, so a burst of
+   * pushes or answers leaves in one write (syscall) instead of one per frame. ws has no public
+   * cork, so this reaches its net.Socket; without one, frames simply go out one by one.
+   */
+  private cork(): void {
+    const raw = (this.socket as unknown as { _socket?: Socket })._socket
+    if (!raw) return
+    this.corked = true
+    raw.cork()
+    this.deps.db.afterFlush(() => {
+      this.corked = false
+      raw.uncork()
+    })
+  }
+
+  /** @internal Called by the shared 'message' listener. */
+  onMessage(data: RawData, isBinary: boolean): void {
+    if (this.state === 'closing') return
+    const nowMs = Date.now()
+    if (!allowFrame(this, this.deps.rateLimit, nowMs)) {
+      this.fail('rate_limited', `more than ${this.deps.rateLimit.frames} frames in ${this.deps.rateLimit.perMs} ms`)
+      return
+    }
+    if (this.state === 'open') this.lastActivityMs = nowMs
+    if (isBinary) {
+      this.badFrame('binary frames are not accepted; send JSON text')
+      return
+    }
+    const parsed = parseClientFrame(rawText(data))
+    if (!parsed.ok) {
+      this.badFrame(parsed.message)
+      return
+    }
+    try {
+      this.handle(parsed.frame, nowMs)
+    } catch (error) {
+      this.onHandlerError(parsed.frame, error)
+    }
+  }
+
+  /** @internal Called by the shared 'error' listener. */
+  onError(error: Error & { code?: string }): void {
+    if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.closeCode = CLOSE_TOO_LARGE
+    this.deps.log(`socket error${error.code ? ` ${error.code}` : ''}: ${error.message}`)
+  }
+
+  /** @internal Called by the shared 'close' listener. */
+  onClose(code: number): void {
+    this.state = 'closing'
+    if (this.session) this.deps.hub.detach(this, this.session, Date.now())
+    this.deps.metrics.closes.inc({ code: String(this.closeCode ?? code) })
+    this.deps.onClosed(this)
+  }
+
+  private handle(frame: ClientFrame, nowMs: number): void {
+    if (this.state === 'awaiting-hello' || this.session === null) {
+      if (frame.type !== 'hello') this.badFrame('the first frame must be hello')
+      else this.hello(frame, nowMs)
+      return
+    }
+    const session = this.session
+    switch (frame.type) {
+      case 'hello':
+        this.badFrame('hello was already received on this connection')
+        return
+      case 'req':
+        this.deps.dispatcher.dispatch(session, frame, this)
+        return
+      case 'ack':
+        if (!this.deps.hub.ack(session, frame.seq)) {
+          this.fail('sequence', `ack ${frame.seq} is beyond the last push sent (${this.deps.hub.lastSeq(session)})`)
+        }
+        return
+      case 'ping':
+        this.send(pongFrame(frame.ts))
+        return
+    }
+  }
+
+  private hello(frame: HelloFrame, nowMs: number): void {
+    if (!this.deps.checkToken(frame.token)) {
+      this.fail('unauthorized', frame.token === undefined ? 'hello.token is missing' : 'hello.token is not valid')
+      return
+    }
+    this.state = 'open'
+    this.lastActivityMs = nowMs
+    this.deps.db.joinBatch()
+    this.session = this.deps.hub.attach(this, frame, nowMs)
+  }
+
+  private onHandlerError(frame: ClientFrame, error: unknown): void {
+    this.deps.log(`failed to handle a ${frame.type} frame: ${describeError(error)}`)
+    if (frame.type === 'req') {
+      this.send(failureFrame(frame.id, 'internal', 'internal error'))
+    } else if (frame.type === 'hello') {
+      // Without a session the connection is useless: 1011 tells the client to try again later.
+      this.state = 'closing'
+      this.closeCode = CLOSE_INTERNAL_ERROR
+      this.write(errorFrame('internal', 'internal error while opening the session'))
+      this.socket.close(CLOSE_INTERNAL_ERROR, 'internal')
+    } else {
+      this.send(errorFrame('internal', `internal error while handling ${frame.type}`))
+    }
+  }
+
+  private badFrame(message: string): void {
+    this.deps.metrics.badFrames.inc()
+    this.fail('bad_request', message)
+  }
+
+  /** Sends `error` with `code`, then closes with the matching 4xxx code. */
+  private fail(code: FatalErrorCode, message: string): void {
+    if (this.state === 'closing') return
+    this.state = 'closing'
+    this.send(errorFrame(code, message))
+    const closeCode = CLOSE_CODE_BY_ERROR[code]
+    this.closeCode = closeCode
+    // After the frames queued before it; the reason (at most 123 bytes) is the short code.
+    const close = (): void => {
+      if (this.socket.readyState === SOCKET_OPEN) this.socket.close(closeCode, code)
+    }
+    if (this.deps.db.inTransaction) this.deps.db.afterCommit(close)
+    else close()
+  }
+}
+
+function onSocketMessage(this: TaggedSocket, data: RawData, isBinary: boolean): void {
+  this[CONNECTION]?.onMessage(data, isBinary)
+}
+
+function onSocketError(this: TaggedSocket, error: Error): void {
+  this[CONNECTION]?.onError(error)
+}
+
+function onSocketClose(this: TaggedSocket, code: number): void {
+  this[CONNECTION]?.onClose(code)
+}
+
+function rawText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8')
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8')
+  return Buffer.from(data).toString('utf8')
+}

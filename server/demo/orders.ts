@@ -1,0 +1,193 @@
+/**
+ * The demo backend's orders (the dashboard of the original mini-program), stored in the same
+ * database as the sessions so a method's effect and its remembered answer commit together.
+ */
+import type { Statement } from 'better-sqlite3'
+import type { Database } from '../database'
+import { formatFen, parseYuanToFen } from './money'
+
+export type OrderKind = 'jdc' | 'jsz'
+export type OrderStatus = 'new' | 'confirmed'
+
+/** An order as it travels on the wire (PROTOCOL.md "Methods of the demo backend"). */
+export interface Order {
+  id: string
+  title: string
+  amount: string
+  kind: OrderKind
+  status: OrderStatus
+  createdAt: number
+}
+
+/** The `list` result, with the original mini-program's field names. */
+export interface OrderList {
+  allAmount: string
+  orderNum: number
+  jdcAmount: string
+  jszAmount: string
+  list: Order[]
+}
+
+/** What a new order needs; the book assigns id (when absent), status and time. */
+export interface NewOrder {
+  title: string
+  amountFen: number
+  kind: OrderKind
+}
+
+export type ConfirmOutcome =
+  | { ok: true; order: Order }
+  | { ok: false; code: 'not_found' | 'already_confirmed' }
+
+export const ORDER_ID_MAX_LENGTH = 64
+export const ORDER_TITLE_MAX_LENGTH = 200
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS orders (
+  n INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  title TEXT NOT NULL,
+  amount_fen INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_newest_first ON orders (created_at DESC, n DESC);
+`
+
+interface OrderRow {
+  id: string
+  title: string
+  amount_fen: number
+  kind: OrderKind
+  status: OrderStatus
+  created_at: number
+}
+
+const COLUMNS = 'id, title, amount_fen, kind, status, created_at'
+
+export class OrderBook {
+  private readonly sql: {
+    list: Statement
+    totals: Statement
+    get: Statement
+    upsert: Statement
+    setStatus: Statement
+    count: Statement
+  }
+  private createdCount = 0
+
+  /** Creates the table when needed. */
+  constructor(db: Database) {
+    const sqlite = db.sqlite
+    sqlite.exec(SCHEMA)
+    this.sql = {
+      list: sqlite.prepare(`SELECT ${COLUMNS} FROM orders ORDER BY created_at DESC, n DESC`),
+      totals: sqlite.prepare(
+        "SELECT COALESCE(SUM(amount_fen), 0) AS allFen, COALESCE(SUM(CASE WHEN kind = 'jdc' THEN amount_fen END), 0) AS jdcFen, " +
+          "COALESCE(SUM(CASE WHEN kind = 'jsz' THEN amount_fen END), 0) AS jszFen, COUNT(*) AS count FROM orders",
+      ),
+      get: sqlite.prepare(`SELECT ${COLUMNS} FROM orders WHERE id = ?`),
+      upsert: sqlite.prepare(
+        `INSERT INTO orders (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET ` +
+          'title = excluded.title, amount_fen = excluded.amount_fen, kind = excluded.kind, status = excluded.status, created_at = excluded.created_at',
+      ),
+      setStatus: sqlite.prepare('UPDATE orders SET status = ? WHERE id = ?'),
+      count: sqlite.prepare('SELECT COUNT(*) FROM orders').pluck(),
+    }
+  }
+
+  /** Every order, newest first, with the totals computed in fen. */
+  list(): OrderList {
+    const totals = this.sql.totals.get() as { allFen: number; jdcFen: number; jszFen: number; count: number }
+    const rows = this.sql.list.all() as OrderRow[]
+    return {
+      allAmount: formatFen(totals.allFen),
+      orderNum: totals.count,
+      jdcAmount: formatFen(totals.jdcFen),
+      jszAmount: formatFen(totals.jszFen),
+      list: rows.map(toOrder),
+    }
+  }
+
+  /** The order with this id, or undefined. */
+  get(id: string): Order | undefined {
+    const row = this.sql.get.get(id) as OrderRow | undefined
+    return row && toOrder(row)
+  }
+
+  /** Number of orders stored. */
+  count(): number {
+    return this.sql.count.get() as number
+  }
+
+  /** Stores an order, replacing one with the same id. The amount must be a valid yuan string. */
+  put(order: Order): void {
+    const fen = parseYuanToFen(order.amount)
+    if (fen === null) throw new RangeError(`order ${order.id} has an invalid amount "${order.amount}"`)
+    this.sql.upsert.run(order.id, order.title, fen, order.kind, order.status, order.createdAt)
+  }
+
+  /** Creates and stores a new order (status `new`, created now) and returns it. */
+  create(input: NewOrder, nowMs: number): Order {
+    this.createdCount += 1
+    const order: Order = {
+      id: `o-${nowMs.toString(36)}-${this.createdCount}`,
+      title: input.title,
+      amount: formatFen(input.amountFen),
+      kind: input.kind,
+      status: 'new',
+      createdAt: nowMs,
+    }
+    this.put(order)
+    return order
+  }
+
+  /** Confirms an order once; a second confirm reports `already_confirmed`. */
+  confirm(id: string): ConfirmOutcome {
+    const order = this.get(id)
+    if (!order) return { ok: false, code: 'not_found' }
+    if (order.status === 'confirmed') return { ok: false, code: 'already_confirmed' }
+    this.sql.setStatus.run('confirmed', id)
+    return { ok: true, order: { ...order, status: 'confirmed' } }
+  }
+}
+
+/**
+ * Validates an untrusted value as an Order and returns a normalized copy (amount with two
+ * decimals; `status` defaults to `new`, `createdAt` to `nowMs`), or null when it is not one.
+ */
+export function parseOrder(value: unknown, nowMs: number): Order | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return null
+  const fields = value as Record<string, unknown>
+  const { id, title, amount, kind } = ownFields(fields, ['id', 'title', 'amount', 'kind'])
+  const { status = 'new', createdAt = nowMs } = ownFields(fields, ['status', 'createdAt'])
+  if (typeof id !== 'string' || id.length < 1 || id.length > ORDER_ID_MAX_LENGTH) return null
+  if (typeof title !== 'string' || title.length > ORDER_TITLE_MAX_LENGTH) return null
+  if (typeof amount !== 'string') return null
+  const fen = parseYuanToFen(amount)
+  if (fen === null) return null
+  if (kind !== 'jdc' && kind !== 'jsz') return null
+  if (status !== 'new' && status !== 'confirmed') return null
+  if (typeof createdAt !== 'number' || !Number.isSafeInteger(createdAt) || createdAt < 0) return null
+  return { id, title, amount: formatFen(fen), kind, status, createdAt }
+}
+
+function ownFields(fields: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  const picked: Record<string, unknown> = {}
+  for (const key of keys) {
+    if (Object.prototype.hasOwnProperty.call(fields, key) && fields[key] !== undefined) picked[key] = fields[key]
+  }
+  return picked
+}
+
+function toOrder(row: OrderRow): Order {
+  return {
+    id: row.id,
+    title: row.title,
+    amount: formatFen(row.amount_fen),
+    kind: row.kind,
+    status: row.status,
+    createdAt: row.created_at,
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The HTTP side of the reference server: `GET /healthz`, `GET /metrics` (Prometheus text) and
+ * `POST /admin/push` (Bearer ADMIN_TOKEN). Errors answer `{ "error": { "code", "message" } }`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { bearerToken, secretMatches } from './auth'
+import { MAX_ADMIN_BODY_BYTES } from './constants'
+import { describeError, isCodedError } from './errors'
+import type { ServerMetrics } from './metrics'
+
+export interface HttpRouteDeps {
+  adminToken: string
+  metrics: ServerMetrics
+  /** Appends a push to every session; returns sessions reached; throws CodedError on bad input. */
+  publish(topic: string, data: unknown): number
+  /** Runs `action` once the push is committed (the answer must not precede durability). */
+  afterCommit(action: () => void): void
+  /** Largest push body accepted, in bytes. */
+  maxBodyBytes?: number
+  log(line: string): void
+}
+
+type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void
+
+/** Returns the `request` listener for the server's http.Server (the WebSocket upgrade is separate). */
+export function createHttpHandler(deps: HttpRouteDeps): HttpHandler {
+  const maxBodyBytes = deps.maxBodyBytes ?? MAX_ADMIN_BODY_BYTES
+  return (req, res) => {
+    const pathname = pathOf(req.url)
+    if (pathname === '/healthz') {
+      if (!isRead(req)) return methodNotAllowed(res, 'GET, HEAD')
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
+      res.end('ok')
+      return
+    }
+    if (pathname === '/metrics') {
+      if (!isRead(req)) return methodNotAllowed(res, 'GET, HEAD')
+      deps.metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': deps.metrics.registry.contentType })
+          res.end(text)
+        },
+        (error: unknown) => {
+          deps.log(`metrics failed: ${String(error)}`)
+          sendError(res, 500, 'internal', 'metrics could not be collected')
+        },
+      )
+      return
+    }
+    if (pathname === '/admin/push') {
+      if (req.method !== 'POST') return methodNotAllowed(res, 'POST')
+      if (!secretMatches(deps.adminToken, bearerToken(req.headers.authorization))) {
+        return sendError(res, 401, 'unauthorized', 'Authorization: Bearer <ADMIN_TOKEN> is missing or wrong', true)
+      }
+      readBody(req, maxBodyBytes).then(
+        (body) => (body === null ? sendError(res, 413, 'too_large', `the body is over ${maxBodyBytes} bytes`, true) : adminPush(deps, body, res)),
+        (error: unknown) => deps.log(`admin push body failed: ${String(error)}`),
+      )
+      return
+    }
+    sendError(res, 404, 'not_found', `no route for ${pathname}`)
+  }
+}
+
+function adminPush(deps: HttpRouteDeps, body: string, res: ServerResponse): void {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(body)
+  } catch {
+    return sendError(res, 400, 'bad_request', 'the body is not valid JSON')
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return sendError(res, 400, 'bad_request', 'the body must be a JSON object { "topic": string, "data": any }')
+  }
+  const fields = parsed as Record<string, unknown>
+  const topic = Object.prototype.hasOwnProperty.call(fields, 'topic') ? fields.topic : undefined
+  if (typeof topic !== 'string') return sendError(res, 400, 'bad_request', 'body.topic must be a string')
+  const data = Object.prototype.hasOwnProperty.call(fields, 'data') ? fields.data : undefined
+  let delivered: number
+  try {
+    delivered = deps.publish(topic, data)
+  } catch (error) {
+    if (isCodedError(error)) {
+      return sendError(res, error.code === 'too_large' ? 413 : 400, error.code, error.message)
+    }
+    deps.log(`admin push failed: ${describeError(error)}`)
+    return sendError(res, 500, 'internal', 'internal error')
+  }
+  deps.afterCommit(() => {
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' })
+    res.end(JSON.stringify({ delivered }))
+  })
+}
+
+/** Resolves with the body text, or null once it passes `limitBytes` (the rest is not read). */
+function readBody(req: IncomingMessage, limitBytes: number): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    let done = false
+    req.on('data', (chunk: Buffer) => {
+      if (done) return
+      size += chunk.length
+      if (size > limitBytes) {
+        done = true
+        req.pause()
+        resolve(null)
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.on('end', () => {
+      if (done) return
+      done = true
+      resolve(Buffer.concat(chunks).toString('utf8'))
+    })
+    req.on('error', (error) => {
+      if (done) return
+      done = true
+      reject(error)
+    })
+  })
+}
+
+function sendError(res: ServerResponse, status: number, code: string, message: string, closeAfter = false): void {
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' }
+  // An unread body cannot be skipped on a kept-alive connection: close it instead.
+  if (closeAfter) headers.connection = 'close'
+  res.writeHead(status, headers)
+  res.end(JSON.stringify({ error: { code, message } }))
+}
+
+function methodNotAllowed(res: ServerResponse, allow: string): void {
+  res.setHeader('allow', allow)
+  sendError(res, 405, 'method_not_allowed', `use ${allow}`)
+}
+
+function isRead(req: IncomingMessage): boolean {
+  return req.method === 'GET' || req.method === 'HEAD'
+}
+
+/** The path of a request URL, without its query. */
+export function pathOf(url: string | undefined): string {
+  const raw = url ?? '/'
+  const query = raw.indexOf('?')
+  return query === -1 ? raw : raw.slice(0, query)
+}

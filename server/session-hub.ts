@@ -1,0 +1,149 @@
+/**
+ * Sessions and their live connections: hello (new session or resume with in-order replay),
+ * takeover of a session by a newer connection (4410), pushes to every session, acks, and the
+ * periodic sweep that expires idle sessions and flushes acks.
+ */
+import { MAX_TOPIC_LENGTH } from './constants'
+import type { Database } from './database'
+import { CodedError } from './errors'
+import type { ServerMetrics } from './metrics'
+import { pushFrame, pushFrameFromTail, pushFrameTail, welcomeFrame } from './protocol'
+import type { HelloFrame } from './protocol'
+import type { SessionState, SessionStore } from './session-store'
+
+/** The side of a connection the hub talks to. */
+export interface SessionPeer {
+  /**
+   * Writes a frame once the running transaction (if any) commits, in call order; dropped when
+   * the transaction rolls back or the socket is no longer open.
+   */
+  send(frame: string | Buffer): void
+  /** Ends the connection with `error` replaced + 4410: a newer connection took the session. */
+  replace(): void
+}
+
+export interface SessionHubDeps {
+  db: Database
+  store: SessionStore
+  metrics: ServerMetrics
+  heartbeatMs: number
+  sessionTtlMs: number
+  maxFrameBytes: number
+}
+
+/** Room for `{"type":"push","seq":<16 digits>,"topic":…,"data":…}` around topic and data. */
+const PUSH_FRAME_OVERHEAD_BYTES = 64
+
+export class SessionHub {
+  private readonly deps: SessionHubDeps
+  /** Sessions with a connection attached, and that connection. */
+  private readonly live = new Map<SessionState, SessionPeer>()
+
+  constructor(deps: SessionHubDeps) {
+    this.deps = deps
+  }
+
+  /**
+   * Answers a hello: resumes the asked session when every push after `hello.ack` is still held
+   * (welcome resumed:true, then those pushes in order), else starts a new session (resumed:false)
+   * that inherits the old one's answered request ids. Returns the session now bound to `peer`.
+   */
+  attach(peer: SessionPeer, hello: HelloFrame, nowMs: number): SessionState {
+    const { db, store, metrics } = this.deps
+    const known = hello.sid === undefined ? undefined : store.get(hello.sid)
+    const resumable = known !== undefined && store.canResume(known, hello.ack)
+    if (known) {
+      const previous = this.live.get(known)
+      if (previous && previous !== peer) {
+        this.live.delete(known)
+        previous.replace()
+      }
+    }
+    const session = resumable
+      ? known
+      : db.transaction(() => {
+          const fresh = store.create(nowMs)
+          if (known) {
+            store.moveAnswers(known, fresh)
+            store.delete(known)
+          }
+          return fresh
+        })
+    store.touch(session, nowMs)
+    this.live.set(session, peer)
+    peer.send(welcomeFrame(session.sid, resumable, this.deps.heartbeatMs))
+    metrics.hellos.inc({ resumed: String(resumable) })
+    if (resumable) {
+      store.recordAck(session, hello.ack)
+      const pushes = store.pushesAfter(session, hello.ack)
+      for (const push of pushes) peer.send(pushFrame(push.seq, JSON.stringify(push.topic), push.data))
+      metrics.replays.inc(pushes.length)
+    }
+    return session
+  }
+
+  /** Unbinds `peer` from its session (when still bound) and starts the session's expiry clock. */
+  detach(peer: SessionPeer, session: SessionState, nowMs: number): void {
+    if (this.live.get(session) === peer) this.live.delete(session)
+    if (this.deps.store.get(session.sid) === session) this.deps.store.touch(session, nowMs)
+  }
+
+  /** Records a cumulative ack; false when `seq` is beyond the last push sent (a sequence error). */
+  ack(session: SessionState, seq: number): boolean {
+    if (seq > this.deps.store.lastSeq(session)) return false
+    this.deps.store.recordAck(session, seq)
+    return true
+  }
+
+  /** The seq of the session's last push (0 before the first). */
+  lastSeq(session: SessionState): number {
+    return this.deps.store.lastSeq(session)
+  }
+
+  /**
+   * Appends a push to every session (connected or not) and sends it to the connected ones once
+   * the append is committed. Returns the number of sessions reached (all of them). Throws
+   * CodedError `bad_request` (bad topic, data not JSON) or `too_large` (frame over the limit).
+   */
+  broadcast(topic: string, data: unknown): number {
+    if (typeof topic !== 'string' || topic.length < 1 || topic.length > MAX_TOPIC_LENGTH) {
+      throw new CodedError('bad_request', `topic must be a string of 1..${MAX_TOPIC_LENGTH} characters`)
+    }
+    const dataJson = serialize(data)
+    const topicJson = JSON.stringify(topic)
+    const frameBytes = Buffer.byteLength(topicJson) + (dataJson === null ? 0 : Buffer.byteLength(dataJson)) + PUSH_FRAME_OVERHEAD_BYTES
+    if (frameBytes > this.deps.maxFrameBytes) {
+      throw new CodedError('too_large', `the push frame would be about ${frameBytes} bytes, over the ${this.deps.maxFrameBytes} byte limit`)
+    }
+    const { db, store, metrics } = this.deps
+    const id = store.appendToAll(topic, dataJson)
+    const reached = store.size
+    db.afterCommit(() => metrics.pushes.inc(reached))
+    // Encoded once; each session's frame only differs in its seq. Peers queue their writes
+    // until the append is committed (dropped if it rolls back).
+    const tail = pushFrameTail(topicJson, dataJson)
+    for (const [session, peer] of this.live) peer.send(pushFrameFromTail(store.seqOf(session, id), tail))
+    return reached
+  }
+
+  /** Keeps live sessions fresh, expires the ones unused for the TTL, flushes acks. Returns how many expired. */
+  sweep(nowMs: number): number {
+    const { store } = this.deps
+    for (const session of this.live.keys()) store.touch(session, nowMs)
+    const expired = store.expire(nowMs, this.deps.sessionTtlMs, (session) => this.live.has(session))
+    store.flush()
+    return expired
+  }
+}
+
+function serialize(data: unknown): string | null {
+  if (data === undefined) return null
+  let json: string | undefined
+  try {
+    json = JSON.stringify(data)
+  } catch (error) {
+    throw new CodedError('bad_request', `push data is not JSON-serializable: ${(error as Error).message}`)
+  }
+  // JSON.stringify returns undefined for functions and symbols: such data is simply absent.
+  return json === undefined ? null : json
+}

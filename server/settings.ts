@@ -1,0 +1,79 @@
+/** ReferenceServerOptions with their defaults filled in and checked, and the sweep periods they imply. */
+import type { ReferenceServerOptions } from './app'
+import {
+  DEFAULT_ANSWERED_LIMIT,
+  DEFAULT_DATA_DIR,
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_HELLO_TIMEOUT_MS,
+  DEFAULT_HOST,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_PORT,
+  DEFAULT_PUSH_LOG_LIMIT,
+  DEFAULT_RATE_LIMIT,
+  DEFAULT_SESSION_TTL_MS,
+  DEV_ADMIN_TOKEN,
+  DEV_SOCKET_TOKEN,
+  MAX_DEADLINE_SWEEP_MS,
+  MAX_SWEEP_INTERVAL_MS,
+  MIN_DEADLINE_SWEEP_MS,
+} from './constants'
+import type { MethodHandler } from './dispatcher'
+
+/** Every option, resolved. */
+export type Settings = Required<Omit<ReferenceServerOptions, 'dataDir' | 'methods'>> & {
+  dataDir: string | null
+  methods: ReadonlyMap<string, MethodHandler>
+}
+
+/** Fills in the defaults and validates the numbers; throws RangeError naming a bad option. */
+export function resolveSettings(options: ReferenceServerOptions): Settings {
+  const settings: Settings = {
+    host: options.host ?? DEFAULT_HOST,
+    port: options.port ?? DEFAULT_PORT,
+    token: options.token ?? DEV_SOCKET_TOKEN,
+    adminToken: options.adminToken ?? DEV_ADMIN_TOKEN,
+    heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+    dataDir: options.dataDir === undefined ? DEFAULT_DATA_DIR : options.dataDir,
+    helloTimeoutMs: options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
+    sessionTtlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
+    maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+    pushLogLimit: options.pushLogLimit ?? DEFAULT_PUSH_LOG_LIMIT,
+    answeredLimit: options.answeredLimit ?? DEFAULT_ANSWERED_LIMIT,
+    rateLimit: options.rateLimit ?? { ...DEFAULT_RATE_LIMIT },
+    simulateOrdersMs: options.simulateOrdersMs ?? 0,
+    seedOrders: options.seedOrders ?? true,
+    log: options.log ?? (() => undefined),
+    methods: options.methods ?? new Map(),
+  }
+  const positive: Array<[string, number]> = [
+    ['heartbeatMs', settings.heartbeatMs],
+    ['helloTimeoutMs', settings.helloTimeoutMs],
+    ['sessionTtlMs', settings.sessionTtlMs],
+    ['maxFrameBytes', settings.maxFrameBytes],
+    ['pushLogLimit', settings.pushLogLimit],
+    ['answeredLimit', settings.answeredLimit],
+    ['rateLimit.frames', settings.rateLimit.frames],
+    ['rateLimit.perMs', settings.rateLimit.perMs],
+  ]
+  for (const [name, value] of positive) {
+    if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`)
+  }
+  if (!Number.isSafeInteger(settings.port) || settings.port < 0 || settings.port > 65535) {
+    throw new RangeError(`port must be 0..65535, got ${settings.port}`)
+  }
+  if (!Number.isSafeInteger(settings.simulateOrdersMs) || settings.simulateOrdersMs < 0) {
+    throw new RangeError(`simulateOrdersMs must be an integer >= 0, got ${settings.simulateOrdersMs}`)
+  }
+  return settings
+}
+
+/** How often hello and idle deadlines are checked: a quarter of the shorter one, within 10 ms..1 s. */
+export function deadlineSweepMs(settings: Settings): number {
+  const quarter = Math.floor(Math.min(settings.helloTimeoutMs, settings.heartbeatMs) / 4)
+  return Math.max(MIN_DEADLINE_SWEEP_MS, Math.min(MAX_DEADLINE_SWEEP_MS, quarter))
+}
+
+/** How often expired sessions are swept: a quarter of the TTL, within 10 ms..30 s. */
+export function expirySweepMs(settings: Settings): number {
+  return Math.max(MIN_DEADLINE_SWEEP_MS, Math.min(MAX_SWEEP_INTERVAL_MS, Math.floor(settings.sessionTtlMs / 4)))
+}

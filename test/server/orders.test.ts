@@ -1,0 +1,207 @@
+/** Unit tests of the demo backend: money in fen, the order book, announced orders, seed, simulator. */
+import fc from 'fast-check'
+import { Database } from '../../server/database'
+import { storeAnnouncedOrder } from '../../server/demo/announce'
+import { createDemoMethods } from '../../server/demo/methods'
+import { MAX_AMOUNT_FEN, formatFen, parseYuanToFen } from '../../server/demo/money'
+import { OrderBook, parseOrder } from '../../server/demo/orders'
+import type { Order } from '../../server/demo/orders'
+import { SAMPLE_TITLES, seedOrdersOnce } from '../../server/demo/seed'
+import { randomNewOrder } from '../../server/demo/simulator'
+import type { MethodContext } from '../../server/dispatcher'
+
+const dbs: Database[] = []
+function book(): { db: Database; orders: OrderBook } {
+  const db = Database.open(null)
+  dbs.push(db)
+  return { db, orders: new OrderBook(db) }
+}
+afterEach(() => {
+  for (const db of dbs.splice(0)) db.close()
+})
+
+const order = (id: string, amount: string, kind: Order['kind'], createdAt: number): Order => ({
+  id,
+  title: `t-${id}`,
+  amount,
+  kind,
+  status: 'new',
+  createdAt,
+})
+
+describe('money', () => {
+  it.each([
+    ['0', 0],
+    ['0.1', 10],
+    ['0.10', 10],
+    ['12', 1200],
+    ['12.34', 1234],
+    ['1000000000.00', MAX_AMOUNT_FEN],
+  ])('parses %s yuan as %d fen', (text, fen) => expect(parseYuanToFen(text)).toBe(fen))
+
+  it.each(['', '-1', '1.234', '1e3', ' 1', '1.', '.5', 'NaN', '1000000000.01', '0x10'])('refuses %j', (text) => {
+    expect(parseYuanToFen(text)).toBeNull()
+  })
+
+  it.each([
+    [0, '0.00'],
+    [5, '0.05'],
+    [10, '0.10'],
+    [123456, '1234.56'],
+    [-5, '-0.05'],
+  ])('formats %d fen as %s', (fen, text) => expect(formatFen(fen)).toBe(text))
+
+  it('round-trips every amount and sums without float error', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: MAX_AMOUNT_FEN }), { maxLength: 20 }), (fens) => {
+        for (const fen of fens) expect(parseYuanToFen(formatFen(fen))).toBe(fen)
+        const total = fens.reduce((sum, fen) => sum + BigInt(fen), BigInt(0))
+        const hundred = BigInt(100)
+        const exact = `${total / hundred}.${String(total % hundred).padStart(2, '0')}`
+        expect(formatFen(fens.reduce((sum, fen) => sum + fen, 0))).toBe(exact)
+      }),
+    )
+  })
+})
+
+describe('OrderBook', () => {
+  it('lists newest first with totals per kind', () => {
+    const { orders } = book()
+    orders.put(order('a', '0.10', 'jdc', 1))
+    orders.put(order('b', '0.20', 'jdc', 3))
+    orders.put(order('c', '5.05', 'jsz', 2))
+    expect(orders.list()).toEqual({
+      allAmount: '5.35',
+      orderNum: 3,
+      jdcAmount: '0.30',
+      jszAmount: '5.05',
+      list: [order('b', '0.20', 'jdc', 3), order('c', '5.05', 'jsz', 2), order('a', '0.10', 'jdc', 1)],
+    })
+  })
+
+  it('orders equal times by insertion, newest first', () => {
+    const { orders } = book()
+    orders.put(order('first', '1', 'jdc', 5))
+    orders.put(order('second', '1', 'jdc', 5))
+    expect(orders.list().list.map((item) => item.id)).toEqual(['second', 'first'])
+  })
+
+  it('confirms once', () => {
+    const { orders } = book()
+    orders.put(order('a', '1', 'jdc', 1))
+    expect(orders.confirm('a')).toEqual({ ok: true, order: { ...order('a', '1.00', 'jdc', 1), status: 'confirmed' } })
+    expect(orders.confirm('a')).toEqual({ ok: false, code: 'already_confirmed' })
+    expect(orders.confirm('zz')).toEqual({ ok: false, code: 'not_found' })
+  })
+
+  it('replaces an order put again with the same id', () => {
+    const { orders } = book()
+    orders.put(order('a', '1', 'jdc', 1))
+    orders.put(order('a', '2', 'jsz', 1))
+    expect(orders.list()).toMatchObject({ orderNum: 1, allAmount: '2.00', jszAmount: '2.00', jdcAmount: '0.00' })
+  })
+
+  it('creates orders with unique ids', () => {
+    const { orders } = book()
+    const ids = new Set(Array.from({ length: 50 }, () => orders.create({ title: 'x', amountFen: 1, kind: 'jdc' }, 7).id))
+    expect(ids.size).toBe(50)
+  })
+})
+
+describe('parseOrder', () => {
+  it('normalizes and fills defaults', () => {
+    expect(parseOrder({ id: 'a', title: 't', amount: '3.5', kind: 'jsz' }, 99)).toEqual({
+      id: 'a',
+      title: 't',
+      amount: '3.50',
+      kind: 'jsz',
+      status: 'new',
+      createdAt: 99,
+    })
+  })
+
+  it.each([
+    null,
+    [],
+    'a',
+    { id: 'a', title: 't', amount: 3.5, kind: 'jsz' },
+    { id: 'a', title: 't', amount: '3.5', kind: 'car' },
+    { id: 'a', title: 't', amount: '3.5', kind: 'jsz', status: 'done' },
+    { id: 'a', title: 't', amount: '3.5', kind: 'jsz', createdAt: -1 },
+    { id: 'a', title: 't', amount: '3.5', kind: 'jsz', createdAt: 1.5 },
+    { id: 1, title: 't', amount: '3.5', kind: 'jsz' },
+    { id: 'a', title: 7, amount: '3.5', kind: 'jsz' },
+    JSON.parse('{"__proto__":{"id":"a","title":"t","amount":"1","kind":"jdc"}}'),
+  ])('refuses %j', (value) => expect(parseOrder(value, 1)).toBeNull())
+})
+
+describe('storeAnnouncedOrder', () => {
+  it('stores the order of a notify and returns the data with the normalized order', () => {
+    const { orders } = book()
+    const data = storeAnnouncedOrder(orders, 'notify', { order: order('a', '1.5', 'jdc', 1), extra: 1 }, 0)
+    expect(data).toEqual({ order: order('a', '1.50', 'jdc', 1), extra: 1 })
+    expect(orders.get('a')).toEqual(order('a', '1.50', 'jdc', 1))
+  })
+
+  it('leaves other topics and notify without order alone', () => {
+    const { orders } = book()
+    const data = { order: 'not an order' }
+    expect(storeAnnouncedOrder(orders, 'other', data, 0)).toBe(data)
+    expect(storeAnnouncedOrder(orders, 'notify', { text: 'hi' }, 0)).toEqual({ text: 'hi' })
+    expect(orders.count()).toBe(0)
+  })
+
+  it('throws bad_request for a notify with a bad order', () => {
+    const { orders } = book()
+    expect(() => storeAnnouncedOrder(orders, 'notify', { order: { id: 'x' } }, 0)).toThrow(expect.objectContaining({ code: 'bad_request' }))
+  })
+})
+
+describe('seed and simulator', () => {
+  it('seeds sample orders once per database, even if they are later removed', () => {
+    const { db, orders } = book()
+    expect(seedOrdersOnce(db, orders, 1_000_000)).toBeGreaterThan(0)
+    expect(seedOrdersOnce(db, orders, 1_000_000)).toBe(0)
+    db.sqlite.exec('DELETE FROM orders')
+    expect(seedOrdersOnce(db, orders, 1_000_000)).toBe(0)
+    expect(orders.count()).toBe(0)
+  })
+
+  it('draws random orders from the sample titles with amounts in range', () => {
+    let state = 1
+    const random = (): number => {
+      state = (state * 16807) % 2147483647
+      return state / 2147483647
+    }
+    for (let i = 0; i < 100; i += 1) {
+      const created = randomNewOrder(random)
+      expect(SAMPLE_TITLES[created.kind]).toContain(created.title)
+      expect(Number.isSafeInteger(created.amountFen) && created.amountFen > 0).toBe(true)
+    }
+  })
+})
+
+describe('demo methods', () => {
+  const context = (published: Array<[string, unknown]>): MethodContext => ({
+    sid: 's',
+    nowMs: 0,
+    publish: (topic, data) => {
+      published.push([topic, data])
+      return 1
+    },
+  })
+
+  it('order.confirm publishes order.updated with the confirmed order', () => {
+    const { orders } = book()
+    orders.put(order('a', '1', 'jdc', 1))
+    const published: Array<[string, unknown]> = []
+    const confirm = createDemoMethods(orders).get('order.confirm')
+    expect(confirm?.({ id: 'a' }, context(published))).toEqual({ id: 'a', status: 'confirmed' })
+    expect(published).toEqual([['order.updated', { order: { ...order('a', '1.00', 'jdc', 1), status: 'confirmed' } }]])
+  })
+
+  it('has exactly list, order.confirm and echo', () => {
+    const { orders } = book()
+    expect([...createDemoMethods(orders).keys()]).toEqual(['list', 'order.confirm', 'echo'])
+  })
+})
