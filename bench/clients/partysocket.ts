@@ -2,7 +2,6 @@
 // under that name instead, so the class is taken from its own entry.
 import ReconnectingWebSocket from 'partysocket/ws'
 import WebSocket from 'ws'
-import { withTimeout } from '../lib/wait'
 import type { BenchClient, ClientEndpoints } from './types'
 import { V1Wire } from './v1-wire'
 
@@ -42,18 +41,7 @@ export function createPartySocketClient(endpoints: ClientEndpoints, idPrefix = '
 
   return {
     name: 'partysocket',
-    ready: (timeoutMs) =>
-      withTimeout(
-        new Promise<void>((resolve) => {
-          if (wire.isWelcomed) return resolve()
-          const off = wire.onWelcome(() => {
-            off()
-            resolve()
-          })
-        }),
-        timeoutMs,
-        'partysocket ready',
-      ),
+    ready: (timeoutMs) => wire.whenWelcomed(timeoutMs, 'partysocket ready'),
     request: (payload) => wire.request('echo', payload, write),
     attempts: () => attempts,
     onDrop: (listener) => {

@@ -1,5 +1,4 @@
 import WebSocket from 'ws'
-import { withTimeout } from '../lib/wait'
 import type { BenchClient, ClientEndpoints } from './types'
 import { V1Wire } from './v1-wire'
 
@@ -44,18 +43,7 @@ export function createRawWsClient(endpoints: ClientEndpoints, idPrefix = 'raw'):
 
   return {
     name: 'raw-ws',
-    ready: (timeoutMs) =>
-      withTimeout(
-        new Promise<void>((resolve) => {
-          if (wire.isWelcomed) return resolve()
-          const off = wire.onWelcome(() => {
-            off()
-            resolve()
-          })
-        }),
-        timeoutMs,
-        'raw-ws ready',
-      ),
+    ready: (timeoutMs) => wire.whenWelcomed(timeoutMs, 'raw-ws ready'),
     request: (payload) => wire.request('echo', payload, write),
     attempts: () => attempts,
     onDrop: (listener) => {

@@ -1,3 +1,5 @@
+import { withTimeout } from '../lib/wait'
+
 /** What the hand-written v1 clients (raw ws, partysocket) keep: hello, request ids, answers. */
 interface PendingRequest {
   frame: string
@@ -35,6 +37,21 @@ export class V1Wire {
   /** Forgets the connection; requests written to it stay unanswered, as in any plain client. */
   onClose(): void {
     this.welcomed = false
+  }
+
+  /** Resolves once the current connection is welcomed; rejects after `timeoutMs`. */
+  whenWelcomed(timeoutMs: number, label: string): Promise<void> {
+    return withTimeout(
+      new Promise<void>((resolve) => {
+        if (this.welcomed) return resolve()
+        const off = this.onWelcome(() => {
+          off()
+          resolve()
+        })
+      }),
+      timeoutMs,
+      label,
+    )
   }
 
   /** Calls `listener` on every welcome; returns the unsubscribe. */

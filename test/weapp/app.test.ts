@@ -8,12 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { startReferenceServer, type ReferenceServer, type ReferenceServerOptions } from '../../server/app'
+import { getFreePort } from '../helpers/reference-server'
 import { launchWeapp, SUSPEND_AFTER_HIDDEN_MS, WeappStorage, type LaunchWeappOptions, type WeappHarness } from './harness'
 import {
   DASHBOARD_ROUTE, NOTICES_ROUTE, firstFrameAfter, newOrder, renderedCount, renderedOrderIds, storageMentions, thrownErrors,
 } from './support/app-helpers'
 import { BUILD_TIMEOUT_MS, buildWeapp, readWeappBuild, type WeappBuild } from './support/build-weapp'
-import { getFreePort } from './support/free-port'
 import { rawList, readMetric } from './support/raw-client'
 import { RunSummary } from './support/summary'
 

@@ -1,22 +1,15 @@
 import { findAll } from '../harness/render-tree'
 import type { PageView, WeappHarness, WeappStorage } from '../harness'
+import type { Order } from '../../../src/services/orders'
 
 export const DASHBOARD_ROUTE = 'pages/index/index'
 export const NOTICES_ROUTE = 'pages/notices/index'
 
-export interface DemoOrder {
-  id: string
-  title: string
-  amount: string
-  kind: 'jdc' | 'jsz'
-  status: 'new' | 'confirmed'
-  createdAt: number
-}
 
 let orderCounter = 0
 
 /** A fresh `Order` (PROTOCOL.md) to announce with a `notify` push; ids are unique per run. */
-export function newOrder(label: string): DemoOrder {
+export function newOrder(label: string): Order {
   orderCounter++
   return {
     id: `wx-${label}-${Date.now().toString(36)}-${orderCounter}`,
