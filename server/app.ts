@@ -17,10 +17,11 @@ import { createDemoMethods } from './demo/methods'
 import { OrderBook } from './demo/orders'
 import { seedOrdersOnce } from './demo/seed'
 import { randomNewOrder, startSimulator } from './demo/simulator'
-import { Dispatcher } from './dispatcher'
-import type { MethodHandler } from './dispatcher'
+import { Dispatcher, methodTable } from './dispatcher'
+import type { MethodEntry } from './dispatcher'
 import { createHttpHandler, pathOf } from './http-routes'
 import { createMetrics } from './metrics'
+import { DEFAULT_OUTBOUND_LIMITS } from './outbound'
 import { SessionHub } from './session-hub'
 import { SessionStore } from './session-store'
 import { deadlineSweepMs, expirySweepMs, resolveSettings } from './settings'
@@ -47,18 +48,25 @@ export interface ReferenceServerOptions {
   maxFrameBytes?: number
   /** Pushes kept per session; default 1000. */
   pushLogLimit?: number
+  /** Bytes of push data kept in the log; default 16 MiB (older pushes go first). */
+  pushLogBytes?: number
   /** Answered request ids kept per session; default 1000. */
   answeredLimit?: number
-  /** Per connection; over it the connection is closed with 4429. */
-  rateLimit?: { frames: number; perMs: number }
+  /** Bytes of remembered answers per session; default 1 MiB (older answers go first). */
+  answeredBytes?: number
+  /** Per connection; over it the connection is closed with 4429. Bytes default to 8 MiB per second. */
+  rateLimit?: { frames: number; perMs: number; bytes?: number }
   /** Creates an order and pushes `notify` every N ms; 0 = off (default). */
   simulateOrdersMs?: number
   /** Store sample orders on the first start of a database; default true. */
   seedOrders?: boolean
   /** Where log lines go; default nowhere. */
   log?: (line: string) => void
-  /** Methods to add to (or replace in) the demo backend's `list`, `order.confirm`, `echo`. */
-  methods?: ReadonlyMap<string, MethodHandler>
+  /**
+   * Methods to add to (or replace in) the demo backend's `list`, `order.confirm`, `echo`. A bare
+   * handler is effectful (answered once per id); `{ run, safe: true }` is read-only.
+   */
+  methods?: ReadonlyMap<string, MethodEntry>
 }
 
 export interface ReferenceServer {
@@ -87,7 +95,12 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
 
 async function assemble(settings: Settings, db: Database): Promise<ReferenceServer> {
   const { log } = settings
-  const store = new SessionStore(db, { pushLogLimit: settings.pushLogLimit, answeredLimit: settings.answeredLimit })
+  const store = new SessionStore(db, {
+    pushLogLimit: settings.pushLogLimit,
+    pushLogBytes: settings.pushLogBytes,
+    answeredLimit: settings.answeredLimit,
+    answeredBytes: settings.answeredBytes,
+  })
   const orders = new OrderBook(db)
   if (settings.seedOrders) {
     const seeded = seedOrdersOnce(db, orders, Date.now())
@@ -108,8 +121,7 @@ async function assemble(settings: Settings, db: Database): Promise<ReferenceServ
     db.joinBatch()
     return db.transaction(() => hub.broadcast(topic, storeAnnouncedOrder(orders, topic, data, Date.now())))
   }
-  const methods = createDemoMethods(orders)
-  for (const [name, handler] of settings.methods) methods.set(name, handler)
+  const methods = methodTable([...createDemoMethods(orders), ...settings.methods])
   const dispatcher = new Dispatcher({ db, store, methods, metrics, publish, log })
   const connectionDeps = {
     db,
@@ -119,6 +131,7 @@ async function assemble(settings: Settings, db: Database): Promise<ReferenceServ
     heartbeatMs: settings.heartbeatMs,
     helloTimeoutMs: settings.helloTimeoutMs,
     rateLimit: settings.rateLimit,
+    outbound: DEFAULT_OUTBOUND_LIMITS,
     checkToken: (token: string | undefined) => secretMatches(settings.token, token),
     onClosed: (connection: Connection) => connections.remove(connection),
     log,
@@ -215,5 +228,5 @@ function urlHostOf(host: string): string {
   return host.includes(':') ? `[${host}]` : host
 }
 
-export type { MethodContext, MethodHandler } from './dispatcher'
+export type { MethodContext, MethodEntry, MethodHandler } from './dispatcher'
 export { CodedError } from './errors'

@@ -2,7 +2,8 @@
  * Settings from the environment (PROTOCOL.md "The reference server's surface"):
  * HOST, PORT, SOCKET_TOKEN, ADMIN_TOKEN, DATA_DIR (":memory:" for no file), HEARTBEAT_MS,
  * SIMULATE_ORDERS_MS (0 = off), and the tuning knobs HELLO_TIMEOUT_MS, SESSION_TTL_MS,
- * MAX_FRAME_BYTES, PUSH_LOG_LIMIT, ANSWERED_LIMIT, RATE_LIMIT_FRAMES, RATE_LIMIT_PER_MS,
+ * MAX_FRAME_BYTES, PUSH_LOG_LIMIT, PUSH_LOG_BYTES, ANSWERED_LIMIT, ANSWERED_BYTES, RATE_LIMIT_FRAMES,
+ * RATE_LIMIT_BYTES, RATE_LIMIT_PER_MS,
  * SEED_ORDERS ("false" or "0" to skip the sample orders). An empty variable counts as unset.
  */
 import type { ReferenceServerOptions } from './app'
@@ -42,15 +43,22 @@ export function loadConfig(env: Env): LoadedConfig {
     sessionTtlMs: integer(env, 'SESSION_TTL_MS', 1),
     maxFrameBytes: integer(env, 'MAX_FRAME_BYTES', 1),
     pushLogLimit: integer(env, 'PUSH_LOG_LIMIT', 1),
+    pushLogBytes: integer(env, 'PUSH_LOG_BYTES', 1),
     answeredLimit: integer(env, 'ANSWERED_LIMIT', 1),
+    answeredBytes: integer(env, 'ANSWERED_BYTES', 1),
     simulateOrdersMs: integer(env, 'SIMULATE_ORDERS_MS', 0),
   }
   const dataDir = read(env, 'DATA_DIR')
   if (dataDir !== undefined) options.dataDir = dataDir === ':memory:' ? null : dataDir
   const frames = integer(env, 'RATE_LIMIT_FRAMES', 1)
+  const bytes = integer(env, 'RATE_LIMIT_BYTES', 1)
   const perMs = integer(env, 'RATE_LIMIT_PER_MS', 1)
-  if (frames !== undefined || perMs !== undefined) {
-    options.rateLimit = { frames: frames ?? DEFAULT_RATE_LIMIT.frames, perMs: perMs ?? DEFAULT_RATE_LIMIT.perMs }
+  if (frames !== undefined || bytes !== undefined || perMs !== undefined) {
+    options.rateLimit = {
+      frames: frames ?? DEFAULT_RATE_LIMIT.frames,
+      bytes: bytes ?? DEFAULT_RATE_LIMIT.bytes,
+      perMs: perMs ?? DEFAULT_RATE_LIMIT.perMs,
+    }
   }
   const seed = read(env, 'SEED_ORDERS')
   if (seed !== undefined) options.seedOrders = !['0', 'false', 'no', 'off'].includes(seed.toLowerCase())

@@ -7,14 +7,15 @@
  * Deadlines are checked by one sweep over all connections (`checkDeadline`), and the socket
  * listeners are shared functions that find their Connection on the socket.
  */
-import type { Socket } from 'node:net'
 import type { RawData, WebSocket } from 'ws'
-import { MAX_BUFFERED_BYTES } from './constants'
 import type { Database, FrameWriter } from './database'
 import type { Dispatcher } from './dispatcher'
 import { describeError } from './errors'
 import type { ServerMetrics } from './metrics'
-import { CLOSE_CODE_BY_ERROR, CLOSE_GOING_AWAY, CLOSE_TOO_LARGE, errorFrame, failureFrame, parseClientFrame, pongFrame } from './protocol'
+import { Outbound, type OutboundLimits, type OutgoingFrame } from './outbound'
+import {
+  CLOSE_CODE_BY_ERROR, CLOSE_GOING_AWAY, CLOSE_TOO_LARGE, DEFAULT_CLIENT_MAX_BYTES, errorFrame, failureFrame, parseClientFrame, pongFrame,
+} from './protocol'
 import type { ClientFrame, FatalErrorCode, HelloFrame } from './protocol'
 import { allowFrame } from './rate-limiter'
 import type { FrameWindow } from './rate-limiter'
@@ -30,7 +31,8 @@ export interface ConnectionDeps {
   metrics: ServerMetrics
   heartbeatMs: number
   helloTimeoutMs: number
-  rateLimit: { frames: number; perMs: number }
+  rateLimit: { frames: number; bytes: number; perMs: number }
+  outbound: OutboundLimits
   /** True when a hello's token is acceptable. */
   checkToken(token: string | undefined): boolean
   /** Called once when the socket has closed. */
@@ -42,7 +44,6 @@ export interface ConnectionDeps {
 const SOCKET_OPEN = 1
 const CLOSE_INTERNAL_ERROR = 1011
 const CONNECTION = Symbol('connection')
-const TEXT_FRAME = { binary: false } as const
 
 type TaggedSocket = WebSocket & { [CONNECTION]?: Connection }
 
@@ -53,11 +54,12 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
   session: SessionState | null = null
   windowStartMs = -Infinity
   frameCount = 0
+  byteCount = 0
   private readonly socket: TaggedSocket
   private readonly deps: ConnectionDeps
+  private readonly out: Outbound
   /** Opening time before hello, then the time of the last frame received. */
   private lastActivityMs: number
-  private corked = false
   /** The code this side closed with, when it did. */
   private closeCode: number | null = null
 
@@ -65,6 +67,13 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
     this.socket = socket
     this.deps = deps
     this.lastActivityMs = nowMs
+    this.out = new Outbound(socket, deps.outbound, {
+      overflow: (bytes) => {
+        deps.log(`cutting a connection with ${bytes} bytes of answers unread`)
+        this.terminate()
+      },
+      lostPushes: (fromSeq) => this.fail('sequence', `push ${fromSeq} is no longer held: resume to start over`),
+    }, DEFAULT_CLIENT_MAX_BYTES)
     this.socket[CONNECTION] = this
     socket.on('message', onSocketMessage)
     socket.on('error', onSocketError)
@@ -75,13 +84,36 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
    * Writes a frame once the running transaction (if any) commits, so a `res` or `push` never
    * announces uncommitted state and frames leave in call order. Dropped if it rolls back.
    */
-  send(frame: string | Buffer): void {
+  send(frame: OutgoingFrame): void {
     this.deps.db.writeAfterCommit(this, frame)
   }
 
-  /** Ends the connection because a newer one resumed its session (`error` replaced, 4410). */
+  /** Sends the session's pushes `fromSeq..toSeq`, read from its log as the socket drains. */
+  replay(fromSeq: number, toSeq: number): void {
+    this.deps.db.afterCommit(() => this.out.replay(fromSeq, toSeq))
+  }
+
+  /** The largest frame this client accepts (hello.max). */
+  get maxFrameBytes(): number {
+    return this.out.maxFrameBytes
+  }
+
+  /**
+   * Ends the connection because a newer one resumed its session (`error` replaced, 4410). At
+   * once, not after a commit: if that commit failed, the old connection would stay open unbound.
+   */
   replace(): void {
-    this.fail('replaced', 'the session was resumed by a newer connection')
+    this.fail('replaced', 'the session was resumed by a newer connection', true)
+  }
+
+  /** A commit dropped frames meant for this client: close with 1011 so it re-sends (nothing took effect). */
+  lost(): void {
+    if (this.state === 'closing') return
+    this.state = 'closing'
+    this.closeCode = CLOSE_INTERNAL_ERROR
+    this.out.stop()
+    this.writeNow(errorFrame('internal', 'the server could not store this connection\'s work; reconnect and re-send'))
+    this.socket.close(CLOSE_INTERNAL_ERROR, 'internal')
   }
 
   /**
@@ -107,48 +139,31 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
   /** Drops the socket without a close handshake (shutdown of peers that do not answer). */
   terminate(): void {
     this.state = 'closing'
+    this.out.stop()
     this.socket.terminate()
   }
 
   /**
-   * Writes a frame now (a Buffer holds UTF-8 JSON and goes out as a text frame). Use send():
-   * this is for the commit that releases queued frames. A peer that stops reading is cut.
+   * Writes a frame in order behind anything still queued. Use send(): this is for the commit
+   * that releases queued frames.
    */
-  write(frame: string | Buffer): void {
-    if (this.socket.readyState !== SOCKET_OPEN) return
-    if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-      this.deps.log(`cutting a connection with ${this.socket.bufferedAmount} bytes unread`)
-      this.state = 'closing'
-      this.socket.terminate()
-      return
-    }
-    if (this.deps.db.flushing && !this.corked) this.cork()
-    if (typeof frame === 'string') this.socket.send(frame)
-    else this.socket.send(frame, TEXT_FRAME)
+  write(frame: OutgoingFrame): void {
+    if (typeof frame === 'string') this.out.frame(frame)
+    else this.out.push(frame.seq, frame.frame, frame.topicJson)
   }
 
-  /**
-   * Holds this socket's writes until the current commit's frames are all queued, so a burst of
-   * pushes or answers leaves in one write (syscall) instead of one per frame. ws has no public
-   * cork, so this reaches its net.Socket; without one, frames simply go out one by one.
-   */
-  private cork(): void {
-    const raw = (this.socket as unknown as { _socket?: Socket })._socket
-    if (!raw) return
-    this.corked = true
-    raw.cork()
-    this.deps.db.afterFlush(() => {
-      this.corked = false
-      raw.uncork()
-    })
+  /** Writes ahead of the queue (an error frame before a close). */
+  private writeNow(frame: string): void {
+    if (this.socket.readyState === SOCKET_OPEN) this.socket.send(frame)
   }
 
   /** @internal Called by the shared 'message' listener. */
   onMessage(data: RawData, isBinary: boolean): void {
     if (this.state === 'closing') return
     const nowMs = Date.now()
-    if (!allowFrame(this, this.deps.rateLimit, nowMs)) {
-      this.fail('rate_limited', `more than ${this.deps.rateLimit.frames} frames in ${this.deps.rateLimit.perMs} ms`)
+    if (!allowFrame(this, this.deps.rateLimit, rawLength(data), nowMs)) {
+      const { frames, bytes, perMs } = this.deps.rateLimit
+      this.fail('rate_limited', `more than ${frames} frames or ${bytes} bytes in ${perMs} ms`)
       return
     }
     if (this.state === 'open') this.lastActivityMs = nowMs
@@ -177,6 +192,7 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
   /** @internal Called by the shared 'close' listener. */
   onClose(code: number): void {
     this.state = 'closing'
+    this.out.stop()
     if (this.session) this.deps.hub.detach(this, this.session, Date.now())
     this.deps.metrics.closes.inc({ code: String(this.closeCode ?? code) })
     this.deps.onClosed(this)
@@ -214,8 +230,11 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
     }
     this.state = 'open'
     this.lastActivityMs = nowMs
+    this.out.maxFrameBytes = frame.max
     this.deps.db.joinBatch()
-    this.session = this.deps.hub.attach(this, frame, nowMs)
+    const session = this.deps.hub.attach(this, frame, nowMs)
+    this.session = session
+    this.out.useLog((fromSeq, maxCount) => this.deps.hub.pushesFrom(session, fromSeq, maxCount))
   }
 
   private onHandlerError(frame: ClientFrame, error: unknown): void {
@@ -226,7 +245,7 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
       // Without a session the connection is useless: 1011 tells the client to try again later.
       this.state = 'closing'
       this.closeCode = CLOSE_INTERNAL_ERROR
-      this.write(errorFrame('internal', 'internal error while opening the session'))
+      this.writeNow(errorFrame('internal', 'internal error while opening the session'))
       this.socket.close(CLOSE_INTERNAL_ERROR, 'internal')
     } else {
       this.send(errorFrame('internal', `internal error while handling ${frame.type}`))
@@ -238,18 +257,22 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
     this.fail('bad_request', message)
   }
 
-  /** Sends `error` with `code`, then closes with the matching 4xxx code. */
-  private fail(code: FatalErrorCode, message: string): void {
+  /**
+   * Sends `error` with `code`, then closes with the matching 4xxx code: after the frames
+   * committed before it, or at once (`now`) ahead of anything still queued.
+   */
+  private fail(code: FatalErrorCode, message: string, now = false): void {
     if (this.state === 'closing') return
     this.state = 'closing'
-    this.send(errorFrame(code, message))
     const closeCode = CLOSE_CODE_BY_ERROR[code]
     this.closeCode = closeCode
-    // After the frames queued before it; the reason (at most 123 bytes) is the short code.
+    // The reason (at most 123 bytes) is the short code.
     const close = (): void => {
+      this.out.stop()
+      this.writeNow(errorFrame(code, message))
       if (this.socket.readyState === SOCKET_OPEN) this.socket.close(closeCode, code)
     }
-    if (this.deps.db.inTransaction) this.deps.db.afterCommit(close)
+    if (!now && this.deps.db.inTransaction) this.deps.db.afterCommit(close)
     else close()
   }
 }
@@ -264,6 +287,11 @@ function onSocketError(this: TaggedSocket, error: Error): void {
 
 function onSocketClose(this: TaggedSocket, code: number): void {
   this[CONNECTION]?.onClose(code)
+}
+
+function rawLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((sum, chunk) => sum + chunk.length, 0)
+  return Buffer.isBuffer(data) ? data.length : data.byteLength
 }
 
 function rawText(data: RawData): string {

@@ -6,9 +6,13 @@ export const DEFAULT_HELLO_TIMEOUT_MS = 5_000
 export const DEFAULT_SESSION_TTL_MS = 5 * 60_000
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024
 export const DEFAULT_PUSH_LOG_LIMIT = 1_000
+/** Bytes of push data the log holds at most (a thousand 64 KiB pushes would be 64 MiB). */
+export const DEFAULT_PUSH_LOG_BYTES = 16 * 1024 * 1024
 export const DEFAULT_ANSWERED_LIMIT = 1_000
+/** Bytes of remembered answers per session (a thousand 64 KiB echoes would be 64 MiB). */
+export const DEFAULT_ANSWERED_BYTES = 1024 * 1024
 /** Per connection. A real client sends a handful of frames a second; this only stops floods. */
-export const DEFAULT_RATE_LIMIT = { frames: 5_000, perMs: 1_000 } as const
+export const DEFAULT_RATE_LIMIT = { frames: 5_000, bytes: 8 * 1024 * 1024, perMs: 1_000 } as const
 export const DEFAULT_DATA_DIR = './data'
 export const DEV_SOCKET_TOKEN = 'dev-token'
 export const DEV_ADMIN_TOKEN = 'dev-admin'
@@ -23,8 +27,6 @@ export const MIN_DEADLINE_SWEEP_MS = 10
 export const MAX_DEADLINE_SWEEP_MS = 1_000
 /** Upper bound of the expiry sweep interval; short TTLs (tests) sweep more often. */
 export const MAX_SWEEP_INTERVAL_MS = 30_000
-/** A peer that lets this much pile up unread is cut; its pushes stay in the log for a resume. */
-export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024
 /** How long close() waits for peers to answer the 1001 close before cutting them. */
 export const SHUTDOWN_GRACE_MS = 2_000
 /** Largest body accepted by POST /admin/push, besides the push frame limit. */

@@ -12,18 +12,21 @@ import fs from 'node:fs'
 import path from 'node:path'
 import Sqlite from 'better-sqlite3'
 import { DATABASE_FILE_NAME } from './constants'
+import type { OutgoingFrame } from './outbound'
 
 /** Something frames can be written to once a commit is done (a connection). */
 export interface FrameWriter {
   /** Writes the frame now. */
-  write(frame: string | Buffer): void
+  write(frame: OutgoingFrame): void
+  /** A commit failed and dropped frames meant for this writer: it can no longer be trusted. */
+  lost(): void
 }
 
 /**
  * Work waiting for a commit, in order, two slots per entry: an action and `undefined`, or a
  * FrameWriter and its frame. Flat, so queuing a frame allocates nothing per frame.
  */
-type PendingWork = Array<(() => void) | FrameWriter | string | Buffer | undefined>
+type PendingWork = Array<(() => void) | FrameWriter | OutgoingFrame | undefined>
 
 interface TransactionLevel {
   undo: Array<() => void>
@@ -131,6 +134,15 @@ export class Database {
       if (this.sqlite.inTransaction) this.rollback.run()
       for (let i = level.undo.length - 1; i >= 0; i -= 1) level.undo[i]()
       this.reportError(error)
+      // Their answers and pushes are gone with the batch: tell each writer once, so it can
+      // close and let its client re-send (nothing of the batch took effect).
+      const told = new Set<FrameWriter>()
+      for (let i = 0; i < level.pending.length; i += 2) {
+        const target = level.pending[i]
+        if (typeof target === 'function' || told.has(target as FrameWriter)) continue
+        told.add(target as FrameWriter)
+        ;(target as FrameWriter).lost()
+      }
       return
     }
     try {
@@ -153,7 +165,7 @@ export class Database {
   }
 
   /** `writer.write(frame)` once the outermost transaction commits (at once when none is running). */
-  writeAfterCommit(writer: FrameWriter, frame: string | Buffer): void {
+  writeAfterCommit(writer: FrameWriter, frame: OutgoingFrame): void {
     const level = this.levels[this.levels.length - 1]
     if (level) level.pending.push(writer, frame)
     else writer.write(frame)
@@ -200,7 +212,7 @@ export class Database {
       try {
         const target = pending[i]
         if (typeof target === 'function') target()
-        else (target as FrameWriter).write(pending[i + 1] as string | Buffer)
+        else (target as FrameWriter).write(pending[i + 1] as OutgoingFrame)
       } catch (error) {
         failure ??= error
       }

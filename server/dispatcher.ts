@@ -1,12 +1,15 @@
 /**
- * Answers `req` frames exactly once per request id: a repeated id gets the remembered `res`
- * and the method does not run again. A method's effect and its remembered answer commit in one
- * transaction before the `res` is written.
+ * Answers every `req` with a usable id exactly once, whatever else is wrong with it
+ * (PROTOCOL.md "Nothing a message carries can wedge a connection"), and effectful requests
+ * exactly once per id: a repeated id gets the remembered `res` and the method does not run
+ * again. A method's effect and its remembered answer commit in one transaction before the `res`
+ * is written. Safe methods (no effect) run again on a repeated id and are never remembered, so
+ * an answer computed before a drop cannot undo the pushes replayed after it.
  */
 import type { Database, FrameWriter } from './database'
 import { describeError, isCodedError } from './errors'
 import type { ServerMetrics } from './metrics'
-import { failureFrame, isMethodName, resultFrame } from './protocol'
+import { failureFrame, isMethodName, METHOD_MAX_LENGTH, resultFrame } from './protocol'
 import type { ReqFrame } from './protocol'
 import type { SessionState, SessionStore } from './session-store'
 
@@ -29,14 +32,40 @@ export interface MethodContext {
  */
 export type MethodHandler = (params: unknown, context: MethodContext) => unknown
 
+/** A method and whether it is safe (read-only: run again on a repeated id, never remembered). */
+export interface MethodDefinition {
+  run: MethodHandler
+  safe: boolean
+}
+
+/** A bare handler is effectful; `{ run, safe }` says otherwise. */
+export type MethodEntry = MethodHandler | { run: MethodHandler; safe?: boolean }
+
+/** The method table with every entry in the long form. */
+export function methodTable(entries: Iterable<[string, MethodEntry]>): Map<string, MethodDefinition> {
+  const table = new Map<string, MethodDefinition>()
+  for (const [name, entry] of entries) {
+    if (!isMethodName(name)) throw new RangeError(`"${name}" cannot name a method: use letters, digits and _.:- (1..${METHOD_MAX_LENGTH})`)
+    table.set(name, typeof entry === 'function' ? { run: entry, safe: false } : { run: entry.run, safe: entry.safe === true })
+  }
+  return table
+}
+
+/** Where an answer goes: the connection, and the largest frame its client accepts. */
+export interface ReplyTarget extends FrameWriter {
+  readonly maxFrameBytes: number
+}
+
 export interface DispatcherDeps {
   db: Database
   store: SessionStore
-  methods: ReadonlyMap<string, MethodHandler>
+  methods: ReadonlyMap<string, MethodDefinition>
   metrics: ServerMetrics
   publish(topic: string, data?: unknown): number
   log(line: string): void
 }
+
+type Outcome = 'ok' | 'error' | 'unknown_method' | 'bad_request' | 'internal' | 'too_large'
 
 export class Dispatcher {
   private readonly deps: DispatcherDeps
@@ -50,20 +79,23 @@ export class Dispatcher {
    * `replyTo` once the method's effects and the remembered answer are committed, before the
    * pushes the method caused.
    */
-  dispatch(session: SessionState, frame: ReqFrame, replyTo: FrameWriter): void {
+  dispatch(session: SessionState, frame: ReqFrame, replyTo: ReplyTarget): void {
     const { db, store, metrics } = this.deps
     db.joinBatch()
     const remembered = store.findAnswer(session, frame.id)
     if (remembered !== undefined) {
       metrics.dedupeHits.inc()
-      db.writeAfterCommit(replyTo, remembered)
+      db.writeAfterCommit(replyTo, fitted(frame.id, remembered, replyTo.maxFrameBytes))
       return
     }
-    const handler = isMethodName(frame.method) ? this.deps.methods.get(frame.method) : undefined
-    const methodLabel = handler ? frame.method : '(unknown)'
-    if (!handler) {
-      this.answerFailure(session, frame.id, 'unknown_method', `unknown method "${frame.method.slice(0, 64)}"`, replyTo)
-      metrics.requests.inc({ method: methodLabel, outcome: 'unknown_method' })
+    if (frame.problem !== undefined) {
+      this.refuse(session, replyTo, failureFrame(frame.id, 'bad_request', frame.problem), '(invalid)', 'bad_request')
+      return
+    }
+    const method = isMethodName(frame.method) ? this.deps.methods.get(frame.method) : undefined
+    if (!method) {
+      const name = JSON.stringify(frame.method)
+      this.refuse(session, replyTo, failureFrame(frame.id, 'unknown_method', `unknown method ${name}`), '(unknown)', 'unknown_method')
       return
     }
     const context: MethodContext = {
@@ -71,33 +103,51 @@ export class Dispatcher {
       nowMs: Date.now(),
       publish: (topic, data) => this.deps.publish(topic, data),
     }
+    let outcome: Outcome = 'ok'
     try {
       let resText = ''
       db.transaction(() => {
         // Queued before the method runs, so the res goes out before any push it publishes.
         db.afterCommit(() => replyTo.write(resText))
-        resText = resultFrame(frame.id, handler(frame.params, context))
-        store.rememberAnswer(session, frame.id, resText)
+        try {
+          // A savepoint of its own: a method that fails rolls back what it did, then its failure is remembered.
+          const result = db.transaction(() => method.run(frame.params, context))
+          resText = resultFrame(frame.id, result)
+        } catch (error) {
+          if (!isCodedError(error)) throw error
+          outcome = 'error'
+          resText = failureFrame(frame.id, error.code, error.message)
+        }
+        const sized = fitted(frame.id, resText, replyTo.maxFrameBytes)
+        if (sized !== resText) outcome = 'too_large'
+        resText = sized
+        // What the client is told is what a re-sent id gets: the too_large answer included.
+        if (!method.safe) store.rememberAnswer(session, frame.id, resText)
       })
-      metrics.requests.inc({ method: methodLabel, outcome: 'ok' })
     } catch (error) {
-      if (isCodedError(error)) {
-        this.answerFailure(session, frame.id, error.code, error.message, replyTo)
-        metrics.requests.inc({ method: methodLabel, outcome: 'error' })
-      } else {
-        // Not remembered: the effects were rolled back, so a re-sent id may safely run again.
-        this.deps.log(`method ${frame.method} failed for request ${frame.id}: ${describeError(error)}`)
-        db.writeAfterCommit(replyTo, failureFrame(frame.id, 'internal', 'internal error'))
-        metrics.requests.inc({ method: methodLabel, outcome: 'internal' })
-      }
+      // Not remembered: the effects were rolled back, so a re-sent id may safely run again.
+      outcome = 'internal'
+      this.deps.log(`method ${frame.method} failed for request ${frame.id}: ${describeError(error)}`)
+      db.writeAfterCommit(replyTo, failureFrame(frame.id, 'internal', 'internal error'))
     }
+    metrics.requests.inc({ method: frame.method, outcome })
   }
 
-  private answerFailure(session: SessionState, id: string, code: string, message: string, replyTo: FrameWriter): void {
-    const resText = failureFrame(id, code, message)
+  /** Answers a request that names no method; remembered, so its id keeps that answer. */
+  private refuse(session: SessionState, replyTo: ReplyTarget, resText: string, methodLabel: string, outcome: Outcome): void {
     this.deps.db.transaction(() => {
-      this.deps.store.rememberAnswer(session, id, resText)
+      this.deps.store.rememberAnswer(session, JSON.parse(resText).id as string, resText)
       this.deps.db.writeAfterCommit(replyTo, resText)
     })
+    this.deps.metrics.requests.inc({ method: methodLabel, outcome })
   }
+}
+
+/** `resText`, or a `too_large` failure when it is over the client's limit. */
+function fitted(id: string, resText: string, maxFrameBytes: number): string {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: most answers are decided without counting.
+  if (resText.length * 3 <= maxFrameBytes) return resText
+  const bytes = Buffer.byteLength(resText)
+  if (bytes <= maxFrameBytes) return resText
+  return failureFrame(id, 'too_large', `the answer is ${bytes} bytes, over this connection's ${maxFrameBytes}-byte limit`)
 }

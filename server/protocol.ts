@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'hello_timeout'
   | 'sequence'
   | 'replaced'
+  | 'limit'
+  | 'shutting_down'
 
 /** The error codes that end a connection, each with the close code that follows its `error` frame. */
 export const CLOSE_CODE_BY_ERROR = {
@@ -37,6 +39,10 @@ export const CLOSE_TOO_LARGE = 1009
 
 export const REQUEST_ID_MAX_LENGTH = 64
 export const METHOD_MAX_LENGTH = 64
+/** The frame limit a client gets when its hello names none (PROTOCOL.md: 64 KiB). */
+export const DEFAULT_CLIENT_MAX_BYTES = 64 * 1024
+/** The smallest hello.max accepted: below it not even a welcome or an error frame would fit. */
+export const MIN_CLIENT_MAX_BYTES = 512
 /** Names a method may have; anything else cannot be registered and answers `unknown_method`. */
 const METHOD_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.:-]*$/
 
@@ -46,12 +52,20 @@ export interface HelloFrame {
   sid?: string
   ack: number
   token?: string
+  /** The largest frame the client accepts, in bytes (DEFAULT_CLIENT_MAX_BYTES when absent). */
+  max: number
 }
 export interface ReqFrame {
   type: 'req'
   id: string
+  /** The method name; '' when the frame had none usable (see `problem`). */
   method: string
   params?: unknown
+  /**
+   * Why the method field cannot name a method (missing, not a string, over METHOD_MAX_LENGTH).
+   * Such a req still has a usable id, so it is answered with `res` bad_request, not a 4400.
+   */
+  problem?: string
 }
 export interface AckFrame {
   type: 'ack'
@@ -111,7 +125,16 @@ function parseHello(fields: Fields): ParseResult {
   if (token !== undefined && !isStringOfLength(token, 0, MAX_TOKEN_LENGTH)) {
     return invalid(`hello.token must be a string of at most ${MAX_TOKEN_LENGTH} characters`)
   }
-  const frame: HelloFrame = { type: 'hello', v: PROTOCOL_VERSION, ack: (ack as number | undefined) ?? 0 }
+  const max = own(fields, 'max')
+  if (max !== undefined && !(isSeq(max) && max >= MIN_CLIENT_MAX_BYTES)) {
+    return invalid(`hello.max must be an integer >= ${MIN_CLIENT_MAX_BYTES} (bytes)`)
+  }
+  const frame: HelloFrame = {
+    type: 'hello',
+    v: PROTOCOL_VERSION,
+    ack: (ack as number | undefined) ?? 0,
+    max: (max as number | undefined) ?? DEFAULT_CLIENT_MAX_BYTES,
+  }
   if (sid !== undefined) frame.sid = sid as string
   if (token !== undefined) frame.token = token as string
   return { ok: true, frame }
@@ -123,10 +146,9 @@ function parseReq(fields: Fields): ParseResult {
     return invalid(`req.id must be a string of 1..${REQUEST_ID_MAX_LENGTH} characters`)
   }
   const method = own(fields, 'method')
-  if (!isStringOfLength(method, 1, METHOD_MAX_LENGTH)) {
-    return invalid(`req.method must be a string of 1..${METHOD_MAX_LENGTH} characters`)
-  }
-  const frame: ReqFrame = { type: 'req', id: id as string, method: method as string }
+  const usable = isStringOfLength(method, 1, METHOD_MAX_LENGTH)
+  const frame: ReqFrame = { type: 'req', id: id as string, method: usable ? method : '' }
+  if (!usable) frame.problem = `req.method must be a string of 1..${METHOD_MAX_LENGTH} characters`
   if (Object.prototype.hasOwnProperty.call(fields, 'params')) frame.params = fields.params
   return { ok: true, frame }
 }
@@ -148,9 +170,9 @@ export function isMethodName(method: string): boolean {
   return method.length <= METHOD_MAX_LENGTH && METHOD_NAME_PATTERN.test(method)
 }
 
-/** The `welcome` frame text. */
-export function welcomeFrame(sid: string, resumed: boolean, heartbeatMs: number): string {
-  return JSON.stringify({ type: 'welcome', v: PROTOCOL_VERSION, sid, resumed, hb: heartbeatMs })
+/** The `welcome` frame text; `maxBytes` is the largest frame this server accepts. */
+export function welcomeFrame(sid: string, resumed: boolean, heartbeatMs: number, maxBytes: number): string {
+  return JSON.stringify({ type: 'welcome', v: PROTOCOL_VERSION, sid, resumed, hb: heartbeatMs, max: maxBytes })
 }
 
 /** A successful `res`; throws when `result` cannot be serialized (BigInt, cycles). */
@@ -190,6 +212,15 @@ export function pushFrameFromTail(seq: number, tail: Buffer): Buffer {
   frame.write(head, 0, 'latin1')
   tail.copy(frame, head.length)
   return frame
+}
+
+/**
+ * What replaces a push whose frame is over the client's hello.max: the same seq and topic, no
+ * data, and the reason, so the client's sequence has no hole and it can report what it lost.
+ */
+export function oversizedPushFrame(seq: number, topicJson: string, frameBytes: number, maxBytes: number): string {
+  const message = `a ${frameBytes}-byte push is over this connection's ${maxBytes}-byte limit`
+  return `{"type":"push","seq":${seq},"topic":${topicJson},"error":${JSON.stringify({ code: 'too_large', message })}}`
 }
 
 /** The `pong` answering a ping, with its `ts` when it had one. */

@@ -7,9 +7,10 @@ import { MAX_TOPIC_LENGTH } from './constants'
 import type { Database } from './database'
 import { CodedError } from './errors'
 import type { ServerMetrics } from './metrics'
-import { pushFrame, pushFrameFromTail, pushFrameTail, welcomeFrame } from './protocol'
+import type { OutgoingFrame } from './outbound'
+import { pushFrameFromTail, pushFrameTail, welcomeFrame } from './protocol'
 import type { HelloFrame } from './protocol'
-import type { SessionState, SessionStore } from './session-store'
+import type { SessionState, SessionStore, StoredPush } from './session-store'
 
 /** The side of a connection the hub talks to. */
 export interface SessionPeer {
@@ -17,7 +18,9 @@ export interface SessionPeer {
    * Writes a frame once the running transaction (if any) commits, in call order; dropped when
    * the transaction rolls back or the socket is no longer open.
    */
-  send(frame: string | Buffer): void
+  send(frame: OutgoingFrame): void
+  /** Sends the session's pushes `fromSeq..toSeq` from its log, after what was sent before, paced. */
+  replay(fromSeq: number, toSeq: number): void
   /** Ends the connection with `error` replaced + 4410: a newer connection took the session. */
   replace(): void
 }
@@ -71,13 +74,14 @@ export class SessionHub {
         })
     store.touch(session, nowMs)
     this.live.set(session, peer)
-    peer.send(welcomeFrame(session.sid, resumable, this.deps.heartbeatMs))
+    peer.send(welcomeFrame(session.sid, resumable, this.deps.heartbeatMs, this.deps.maxFrameBytes))
     metrics.hellos.inc({ resumed: String(resumable) })
     if (resumable) {
       store.recordAck(session, hello.ack)
-      const pushes = store.pushesAfter(session, hello.ack)
-      for (const push of pushes) peer.send(pushFrame(push.seq, JSON.stringify(push.topic), push.data))
-      metrics.replays.inc(pushes.length)
+      const lastSeq = store.lastSeq(session)
+      // Read from the log as the socket drains: a replay of any size completes.
+      peer.replay(hello.ack + 1, lastSeq)
+      metrics.replays.inc(lastSeq - hello.ack)
     }
     return session
   }
@@ -93,6 +97,11 @@ export class SessionHub {
     if (seq > this.deps.store.lastSeq(session)) return false
     this.deps.store.recordAck(session, seq)
     return true
+  }
+
+  /** Up to `maxCount` pushes of the session from `fromSeq` on, in order (fewer when the log lost them). */
+  pushesFrom(session: SessionState, fromSeq: number, maxCount: number): StoredPush[] {
+    return this.deps.store.pushesAfter(session, fromSeq - 1, maxCount)
   }
 
   /** The seq of the session's last push (0 before the first). */
@@ -122,7 +131,10 @@ export class SessionHub {
     // Encoded once; each session's frame only differs in its seq. Peers queue their writes
     // until the append is committed (dropped if it rolls back).
     const tail = pushFrameTail(topicJson, dataJson)
-    for (const [session, peer] of this.live) peer.send(pushFrameFromTail(store.seqOf(session, id), tail))
+    for (const [session, peer] of this.live) {
+      const seq = store.seqOf(session, id)
+      peer.send({ seq, frame: pushFrameFromTail(seq, tail), topicJson })
+    }
     return reached
   }
 

@@ -22,10 +22,18 @@ export interface SessionState {
   readonly base: number
   /** Highest seq the client acknowledged (a hint for trimming; hello.ack is the authority). */
   acked: number
-  /** Answered request id → row key in `answered`, oldest first; null until the first answer. */
-  answers: Map<string, number> | null
+  /** Answered request id → its row in `answered`, oldest first; null until the first answer. */
+  answers: Map<string, AnswerRef> | null
+  /** UTF-8 bytes of the remembered answers. */
+  answerBytes: number
   /** When a connection last used the session (ms since epoch); expiry counts from here. */
   lastSeenMs: number
+}
+
+/** Where a remembered answer is stored, and its size. */
+export interface AnswerRef {
+  key: number
+  bytes: number
 }
 
 /** A push of one session: `data` is its JSON text, null when the push had none. */
@@ -36,10 +44,14 @@ export interface StoredPush {
 }
 
 export interface SessionStoreLimits {
-  /** Pushes kept per session, acknowledged or not (at least this many). */
+  /** Pushes kept per session, acknowledged or not (at least this many, within pushLogBytes). */
   pushLogLimit: number
-  /** Answered request ids kept per session (at least this many). */
+  /** Most bytes of push data the log holds; older entries go first. */
+  pushLogBytes: number
+  /** Answered request ids kept per session (at least this many, within answeredBytes). */
   answeredLimit: number
+  /** Most bytes of remembered answers per session; the oldest are forgotten first. */
+  answeredBytes: number
 }
 
 const SCHEMA = `
@@ -80,6 +92,9 @@ export class SessionStore {
   private nextId = 1
   /** Log entries with id <= floorId are gone. */
   private floorId = 0
+  /** Sizes of the log entries held, oldest first (id, bytes), and their sum. */
+  private readonly logSizes: Array<[number, number]> = []
+  private logBytes = 0
   private readonly sql: {
     insertSession: Statement
     saveSession: Statement
@@ -107,7 +122,7 @@ export class SessionStore {
       deleteSession: sqlite.prepare('DELETE FROM sessions WHERE sid = ?'),
       insertPush: sqlite.prepare('INSERT INTO pushes (id, topic, data) VALUES (?, ?, ?)'),
       deletePushesThrough: sqlite.prepare('DELETE FROM pushes WHERE id <= ?'),
-      pushesAfter: sqlite.prepare('SELECT id, topic, data FROM pushes WHERE id > ? ORDER BY id'),
+      pushesAfter: sqlite.prepare('SELECT id, topic, data FROM pushes WHERE id > ? ORDER BY id LIMIT ?'),
       findAnswer: sqlite.prepare('SELECT res FROM answered WHERE k = ?').pluck(),
       insertAnswer: sqlite.prepare('INSERT INTO answered (sid, id, res) VALUES (?, ?, ?)'),
       deleteAnswer: sqlite.prepare('DELETE FROM answered WHERE k = ?'),
@@ -128,7 +143,7 @@ export class SessionStore {
 
   /** Creates a session with a fresh random id; its first push will be seq 1. */
   create(nowMs: number): SessionState {
-    const session: SessionState = { sid: randomUUID(), base: this.nextId - 1, acked: 0, answers: null, lastSeenMs: nowMs }
+    const session: SessionState = { sid: randomUUID(), base: this.nextId - 1, acked: 0, answers: null, answerBytes: 0, lastSeenMs: nowMs }
     this.db.transaction(() => {
       this.sql.insertSession.run(session.sid, session.base, nowMs)
       this.sessions.set(session.sid, session)
@@ -140,7 +155,7 @@ export class SessionStore {
   /** Deletes a session and its answers. */
   delete(session: SessionState): void {
     this.db.transaction(() => {
-      for (const key of session.answers?.values() ?? []) this.sql.deleteAnswer.run(key)
+      for (const ref of session.answers?.values() ?? []) this.sql.deleteAnswer.run(ref.key)
       this.sql.deleteSession.run(session.sid)
       this.sessions.delete(session.sid)
       this.dirty.delete(session)
@@ -155,15 +170,22 @@ export class SessionStore {
   moveAnswers(from: SessionState, to: SessionState): void {
     const moving = from.answers
     if (!moving) return
+    const movingBytes = from.answerBytes
     this.db.transaction(() => {
-      for (const key of moving.values()) this.sql.moveAnswer.run(to.sid, key)
+      for (const ref of moving.values()) this.sql.moveAnswer.run(to.sid, ref.key)
       const before = to.answers
+      const beforeBytes = to.answerBytes
       to.answers = new Map([...(before ?? []), ...moving])
+      to.answerBytes = beforeBytes + movingBytes
       from.answers = null
+      from.answerBytes = 0
       this.db.onRollback(() => {
         to.answers = before
+        to.answerBytes = beforeBytes
         from.answers = moving
+        from.answerBytes = movingBytes
       })
+      if (this.overAnswerLimits(to)) this.dirty.add(to)
     })
   }
 
@@ -191,17 +213,23 @@ export class SessionStore {
       const id = this.nextId
       this.sql.insertPush.run(id, topic, dataJson)
       this.nextId = id + 1
+      const bytes = entryBytes(topic, dataJson)
+      this.logSizes.push([id, bytes])
+      this.logBytes += bytes
       this.db.onRollback(() => {
         this.nextId = id
+        this.logSizes.pop()
+        this.logBytes -= bytes
       })
       if (id - this.floorId > this.limits.pushLogLimit + this.trimSlackPushes) this.trimThrough(id - this.limits.pushLogLimit)
+      if (this.logBytes > this.limits.pushLogBytes) this.trimThrough(this.oldestIdToFitBytes())
       return id
     })
   }
 
-  /** The session's pushes with seq > `afterSeq`, in seq order. */
-  pushesAfter(session: SessionState, afterSeq: number): StoredPush[] {
-    const rows = this.sql.pushesAfter.all(session.base + afterSeq) as Array<{ id: number; topic: string; data: string | null }>
+  /** The session's pushes with seq > `afterSeq`, in seq order; at most `limit` of them (all when absent). */
+  pushesAfter(session: SessionState, afterSeq: number, limit = -1): StoredPush[] {
+    const rows = this.sql.pushesAfter.all(session.base + afterSeq, limit) as Array<{ id: number; topic: string; data: string | null }>
     return rows.map((row) => ({ seq: row.id - session.base, topic: row.topic, data: row.data }))
   }
 
@@ -223,23 +251,26 @@ export class SessionStore {
 
   /** The remembered `res` text for a request id of this session, or undefined. */
   findAnswer(session: SessionState, id: string): string | undefined {
-    const key = session.answers?.get(id)
-    return key === undefined ? undefined : (this.sql.findAnswer.get(key) as string | undefined)
+    const ref = session.answers?.get(id)
+    return ref === undefined ? undefined : (this.sql.findAnswer.get(ref.key) as string | undefined)
   }
 
   /** Remembers the `res` text sent for a request id (inside the request's transaction). */
   rememberAnswer(session: SessionState, id: string, resText: string): void {
     this.db.transaction(() => {
       const key = Number(this.sql.insertAnswer.run(session.sid, id, resText).lastInsertRowid)
+      const bytes = Buffer.byteLength(resText) + id.length
       const answers = (session.answers ??= new Map())
       const previous = answers.get(id)
-      answers.set(id, key)
+      answers.set(id, { key, bytes })
+      session.answerBytes += bytes - (previous?.bytes ?? 0)
       this.db.onRollback(() => {
         if (previous === undefined) answers.delete(id)
         else answers.set(id, previous)
+        session.answerBytes -= bytes - (previous?.bytes ?? 0)
       })
-      // Over the limit, flush() forgets the oldest; it is never below it.
-      if (answers.size > this.limits.answeredLimit) this.dirty.add(session)
+      // Over a limit, flush() forgets the oldest.
+      if (this.overAnswerLimits(session)) this.dirty.add(session)
     })
   }
 
@@ -275,31 +306,61 @@ export class SessionStore {
     this.dirty.clear()
   }
 
+  private overAnswerLimits(session: SessionState): boolean {
+    return (session.answers?.size ?? 0) > this.limits.answeredLimit || session.answerBytes > this.limits.answeredBytes
+  }
+
   private trimAnswers(session: SessionState): void {
     const answers = session.answers
-    if (!answers || answers.size <= this.limits.answeredLimit) return
-    const forgotten: Array<[string, number]> = []
+    if (!answers || !this.overAnswerLimits(session)) return
+    const forgotten: Array<[string, AnswerRef]> = []
+    let bytes = session.answerBytes
     for (const entry of answers) {
-      if (answers.size - forgotten.length <= this.limits.answeredLimit) break
+      if (answers.size - forgotten.length <= this.limits.answeredLimit && bytes <= this.limits.answeredBytes) break
       forgotten.push(entry)
+      bytes -= entry[1].bytes
     }
-    for (const [id, key] of forgotten) {
-      this.sql.deleteAnswer.run(key)
+    const bytesBefore = session.answerBytes
+    for (const [id, ref] of forgotten) {
+      this.sql.deleteAnswer.run(ref.key)
       answers.delete(id)
     }
+    session.answerBytes = bytes
     this.db.onRollback(() => {
       const kept = [...answers]
       answers.clear()
-      for (const [id, key] of [...forgotten, ...kept]) answers.set(id, key)
+      for (const [id, ref] of [...forgotten, ...kept]) answers.set(id, ref)
+      session.answerBytes = bytesBefore
     })
+  }
+
+  /** The id through which the log must be trimmed to hold at most pushLogBytes (the newest entry always stays). */
+  private oldestIdToFitBytes(): number {
+    let bytes = this.logBytes
+    let through = this.floorId
+    for (let i = 0; i < this.logSizes.length - 1 && bytes > this.limits.pushLogBytes; i += 1) {
+      bytes -= this.logSizes[i][1]
+      through = this.logSizes[i][0]
+    }
+    return through
   }
 
   private trimThrough(id: number): void {
     const floor = this.floorId
     this.sql.deletePushesThrough.run(id)
     this.floorId = id
+    let dropped = 0
+    let droppedBytes = 0
+    while (dropped < this.logSizes.length && this.logSizes[dropped][0] <= id) {
+      droppedBytes += this.logSizes[dropped][1]
+      dropped += 1
+    }
+    const removed = this.logSizes.splice(0, dropped)
+    this.logBytes -= droppedBytes
     this.db.onRollback(() => {
       this.floorId = floor
+      this.logSizes.unshift(...removed)
+      this.logBytes += droppedBytes
     })
   }
 
@@ -310,20 +371,37 @@ export class SessionStore {
     this.nextId = (top ?? 0) + 1
     const oldest = sqlite.prepare('SELECT MIN(id) FROM pushes').pluck().get() as number | null
     this.floorId = oldest === null ? this.nextId - 1 : oldest - 1
+    const sizes = sqlite.prepare('SELECT id, topic, data FROM pushes ORDER BY id').iterate() as IterableIterator<{ id: number; topic: string; data: string | null }>
+    for (const row of sizes) {
+      const bytes = entryBytes(row.topic, row.data)
+      this.logSizes.push([row.id, bytes])
+      this.logBytes += bytes
+    }
     const rows = sqlite.prepare('SELECT sid, base, acked, last_seen_ms FROM sessions').all() as SessionRow[]
     for (const row of rows) {
-      this.sessions.set(row.sid, { sid: row.sid, base: row.base, acked: row.acked, answers: null, lastSeenMs: row.last_seen_ms })
+      this.sessions.set(row.sid, { sid: row.sid, base: row.base, acked: row.acked, answers: null, answerBytes: 0, lastSeenMs: row.last_seen_ms })
     }
     const orphans: number[] = []
-    for (const row of sqlite.prepare('SELECT k, sid, id FROM answered ORDER BY k').iterate() as IterableIterator<{ k: number; sid: string; id: string }>) {
+    const answerRows = sqlite.prepare('SELECT k, sid, id, length(CAST(res AS BLOB)) AS bytes FROM answered ORDER BY k').iterate() as IterableIterator<{ k: number; sid: string; id: string; bytes: number }>
+    for (const row of answerRows) {
       const session = this.sessions.get(row.sid)
-      if (session) (session.answers ??= new Map()).set(row.id, row.k)
-      else orphans.push(row.k)
+      if (!session) {
+        orphans.push(row.k)
+        continue
+      }
+      const bytes = row.bytes + row.id.length
+      ;(session.answers ??= new Map()).set(row.id, { key: row.k, bytes })
+      session.answerBytes += bytes
     }
     // Session and answer rows are deleted together, so there should be none; clean up anyway.
     if (orphans.length > 0) this.db.transaction(() => orphans.forEach((key) => this.sql.deleteAnswer.run(key)))
     for (const session of this.sessions.values()) {
-      if (session.answers && session.answers.size > this.limits.answeredLimit) this.dirty.add(session)
+      if (this.overAnswerLimits(session)) this.dirty.add(session)
     }
   }
+}
+
+/** What one log entry counts against pushLogBytes. */
+function entryBytes(topic: string, dataJson: string | null): number {
+  return Buffer.byteLength(topic) + (dataJson === null ? 0 : Buffer.byteLength(dataJson))
 }

@@ -1,6 +1,7 @@
 /** ReferenceServerOptions with their defaults filled in and checked, and the sweep periods they imply. */
 import type { ReferenceServerOptions } from './app'
 import {
+  DEFAULT_ANSWERED_BYTES,
   DEFAULT_ANSWERED_LIMIT,
   DEFAULT_DATA_DIR,
   DEFAULT_HEARTBEAT_MS,
@@ -8,6 +9,7 @@ import {
   DEFAULT_HOST,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_PORT,
+  DEFAULT_PUSH_LOG_BYTES,
   DEFAULT_PUSH_LOG_LIMIT,
   DEFAULT_RATE_LIMIT,
   DEFAULT_SESSION_TTL_MS,
@@ -17,12 +19,14 @@ import {
   MAX_SWEEP_INTERVAL_MS,
   MIN_DEADLINE_SWEEP_MS,
 } from './constants'
-import type { MethodHandler } from './dispatcher'
+import type { MethodEntry } from './dispatcher'
+import type { RateLimit } from './rate-limiter'
 
 /** Every option, resolved. */
-export type Settings = Required<Omit<ReferenceServerOptions, 'dataDir' | 'methods'>> & {
+export type Settings = Required<Omit<ReferenceServerOptions, 'dataDir' | 'methods' | 'rateLimit'>> & {
   dataDir: string | null
-  methods: ReadonlyMap<string, MethodHandler>
+  methods: ReadonlyMap<string, MethodEntry>
+  rateLimit: RateLimit
 }
 
 /** Fills in the defaults and validates the numbers; throws RangeError naming a bad option. */
@@ -38,8 +42,10 @@ export function resolveSettings(options: ReferenceServerOptions): Settings {
     sessionTtlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
     maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     pushLogLimit: options.pushLogLimit ?? DEFAULT_PUSH_LOG_LIMIT,
+    pushLogBytes: options.pushLogBytes ?? DEFAULT_PUSH_LOG_BYTES,
     answeredLimit: options.answeredLimit ?? DEFAULT_ANSWERED_LIMIT,
-    rateLimit: options.rateLimit ?? { ...DEFAULT_RATE_LIMIT },
+    answeredBytes: options.answeredBytes ?? DEFAULT_ANSWERED_BYTES,
+    rateLimit: { ...DEFAULT_RATE_LIMIT, ...options.rateLimit },
     simulateOrdersMs: options.simulateOrdersMs ?? 0,
     seedOrders: options.seedOrders ?? true,
     log: options.log ?? (() => undefined),
@@ -51,8 +57,11 @@ export function resolveSettings(options: ReferenceServerOptions): Settings {
     ['sessionTtlMs', settings.sessionTtlMs],
     ['maxFrameBytes', settings.maxFrameBytes],
     ['pushLogLimit', settings.pushLogLimit],
+    ['pushLogBytes', settings.pushLogBytes],
     ['answeredLimit', settings.answeredLimit],
+    ['answeredBytes', settings.answeredBytes],
     ['rateLimit.frames', settings.rateLimit.frames],
+    ['rateLimit.bytes', settings.rateLimit.bytes],
     ['rateLimit.perMs', settings.rateLimit.perMs],
   ]
   for (const [name, value] of positive) {

@@ -1,13 +1,24 @@
 /** The demo backend's methods (PROTOCOL.md "Methods of the demo backend"). */
-import type { MethodHandler } from '../dispatcher'
+import type { MethodEntry } from '../dispatcher'
 import { CodedError } from '../errors'
-import type { OrderBook } from './orders'
-import { ORDER_ID_MAX_LENGTH } from './orders'
+import type { OrderBook, PageRequest } from './orders'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ORDER_ID_MAX_LENGTH } from './orders'
 
-/** `list`, `order.confirm` and `echo`, by name. */
-export function createDemoMethods(orders: OrderBook): Map<string, MethodHandler> {
-  return new Map<string, MethodHandler>([
-    ['list', () => orders.list()],
+/** `list` and `echo` (safe) and `order.confirm`, by name. */
+export function createDemoMethods(orders: OrderBook): Map<string, MethodEntry> {
+  return new Map<string, MethodEntry>([
+    [
+      'list',
+      {
+        safe: true,
+        run: (params) => {
+          const page = pageParam(params)
+          const result = orders.list(page)
+          if (!result) throw new CodedError('bad_request', `params.before: no order ${page.before ?? ''}`)
+          return result
+        },
+      },
+    ],
     [
       'order.confirm',
       (params, context) => {
@@ -20,14 +31,37 @@ export function createDemoMethods(orders: OrderBook): Map<string, MethodHandler>
         return { id, status: 'confirmed' }
       },
     ],
-    ['echo', (params) => params],
+    ['echo', { safe: true, run: (params) => params }],
   ])
 }
 
+/** `list`'s params: absent, or `{ limit?: 1..MAX_PAGE_SIZE, before?: order id }`. */
+function pageParam(params: unknown): PageRequest {
+  if (params === undefined || params === null) return { limit: DEFAULT_PAGE_SIZE }
+  if (typeof params !== 'object' || Array.isArray(params)) {
+    throw new CodedError('bad_request', 'params must be absent or { limit?: number, before?: string }')
+  }
+  const fields = params as Record<string, unknown>
+  const limit = own(fields, 'limit') ?? DEFAULT_PAGE_SIZE
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+    throw new CodedError('bad_request', `params.limit must be an integer in 1..${MAX_PAGE_SIZE}`)
+  }
+  const before = own(fields, 'before')
+  if (before === undefined) return { limit }
+  if (typeof before !== 'string' || before.length < 1 || before.length > ORDER_ID_MAX_LENGTH) {
+    throw new CodedError('bad_request', `params.before must be an order id (1..${ORDER_ID_MAX_LENGTH} characters)`)
+  }
+  return { limit, before }
+}
+
 function orderIdParam(params: unknown): string {
-  if (params !== null && typeof params === 'object' && !Array.isArray(params) && Object.prototype.hasOwnProperty.call(params, 'id')) {
-    const id = (params as { id: unknown }).id
+  if (params !== null && typeof params === 'object' && !Array.isArray(params)) {
+    const id = own(params as Record<string, unknown>, 'id')
     if (typeof id === 'string' && id.length >= 1 && id.length <= ORDER_ID_MAX_LENGTH) return id
   }
   throw new CodedError('bad_request', `params must be { id: string } (1..${ORDER_ID_MAX_LENGTH} characters)`)
+}
+
+function own(fields: Record<string, unknown>, key: string): unknown {
+  return Object.prototype.hasOwnProperty.call(fields, key) ? fields[key] : undefined
 }

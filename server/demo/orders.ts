@@ -19,14 +19,26 @@ export interface Order {
   createdAt: number
 }
 
-/** The `list` result, with the original mini-program's field names. */
+/** The `list` result, with the original mini-program's field names; totals cover every order. */
 export interface OrderList {
   allAmount: string
   orderNum: number
   jdcAmount: string
   jszAmount: string
+  /** One page of orders, newest first. */
   list: Order[]
+  /** Older orders exist beyond this page. */
+  hasMore: boolean
 }
+
+/** Which page of `list`: the newest `limit` orders older than the order `before`. */
+export interface PageRequest {
+  limit: number
+  before?: string
+}
+
+export const DEFAULT_PAGE_SIZE = 50
+export const MAX_PAGE_SIZE = 200
 
 /** What a new order needs; the book assigns id (when absent), status and time. */
 export interface NewOrder {
@@ -68,7 +80,9 @@ const COLUMNS = 'id, title, amount_fen, kind, status, created_at'
 
 export class OrderBook {
   private readonly sql: {
-    list: Statement
+    newest: Statement
+    olderThan: Statement
+    position: Statement
     totals: Statement
     get: Statement
     upsert: Statement
@@ -82,7 +96,12 @@ export class OrderBook {
     const sqlite = db.sqlite
     sqlite.exec(SCHEMA)
     this.sql = {
-      list: sqlite.prepare(`SELECT ${COLUMNS} FROM orders ORDER BY created_at DESC, n DESC`),
+      newest: sqlite.prepare(`SELECT ${COLUMNS} FROM orders ORDER BY created_at DESC, n DESC LIMIT ?`),
+      olderThan: sqlite.prepare(
+        `SELECT ${COLUMNS} FROM orders WHERE created_at < @createdAt OR (created_at = @createdAt AND n < @n) ` +
+          'ORDER BY created_at DESC, n DESC LIMIT @limit',
+      ),
+      position: sqlite.prepare('SELECT created_at AS createdAt, n FROM orders WHERE id = ?'),
       totals: sqlite.prepare(
         "SELECT COALESCE(SUM(amount_fen), 0) AS allFen, COALESCE(SUM(CASE WHEN kind = 'jdc' THEN amount_fen END), 0) AS jdcFen, " +
           "COALESCE(SUM(CASE WHEN kind = 'jsz' THEN amount_fen END), 0) AS jszFen, COUNT(*) AS count FROM orders",
@@ -97,16 +116,28 @@ export class OrderBook {
     }
   }
 
-  /** Every order, newest first, with the totals computed in fen. */
-  list(): OrderList {
+  /**
+   * One page of orders, newest first, with the totals of every order computed in fen. Returns
+   * null when `before` names no order.
+   */
+  list(page: PageRequest = { limit: DEFAULT_PAGE_SIZE }): OrderList | null {
     const totals = this.sql.totals.get() as { allFen: number; jdcFen: number; jszFen: number; count: number }
-    const rows = this.sql.list.all() as OrderRow[]
+    let rows: OrderRow[]
+    if (page.before === undefined) {
+      rows = this.sql.newest.all(page.limit + 1) as OrderRow[]
+    } else {
+      const position = this.sql.position.get(page.before) as { createdAt: number; n: number } | undefined
+      if (!position) return null
+      rows = this.sql.olderThan.all({ ...position, limit: page.limit + 1 }) as OrderRow[]
+    }
+    const hasMore = rows.length > page.limit
     return {
       allAmount: formatFen(totals.allFen),
       orderNum: totals.count,
       jdcAmount: formatFen(totals.jdcFen),
       jszAmount: formatFen(totals.jszFen),
-      list: rows.map(toOrder),
+      list: (hasMore ? rows.slice(0, page.limit) : rows).map(toOrder),
+      hasMore,
     }
   }
 

@@ -30,8 +30,11 @@ describe('loadConfig', () => {
       SESSION_TTL_MS: '600000',
       MAX_FRAME_BYTES: '1024',
       PUSH_LOG_LIMIT: '2000',
+      PUSH_LOG_BYTES: '4096',
       ANSWERED_LIMIT: '3000',
+      ANSWERED_BYTES: '8192',
       RATE_LIMIT_FRAMES: '10',
+      RATE_LIMIT_BYTES: '100000',
       RATE_LIMIT_PER_MS: '500',
       SIMULATE_ORDERS_MS: '8000',
       SEED_ORDERS: 'false',
@@ -47,8 +50,10 @@ describe('loadConfig', () => {
       sessionTtlMs: 600000,
       maxFrameBytes: 1024,
       pushLogLimit: 2000,
+      pushLogBytes: 4096,
       answeredLimit: 3000,
-      rateLimit: { frames: 10, perMs: 500 },
+      answeredBytes: 8192,
+      rateLimit: { frames: 10, bytes: 100000, perMs: 500 },
       simulateOrdersMs: 8000,
       seedOrders: false,
     })
@@ -130,11 +135,20 @@ describe('secretMatches and bearerToken', () => {
 
 describe('allowFrame', () => {
   it('allows `frames` per window and resets in the next window', () => {
-    const window = { windowStartMs: -Infinity, frameCount: 0 }
-    const limit = { frames: 3, perMs: 100 }
-    const at = (nowMs: number): boolean[] => [0, 1, 2, 3].map(() => allowFrame(window, limit, nowMs))
+    const window = { windowStartMs: -Infinity, frameCount: 0, byteCount: 0 }
+    const limit = { frames: 3, bytes: 1000, perMs: 100 }
+    const at = (nowMs: number): boolean[] => [0, 1, 2, 3].map(() => allowFrame(window, limit, 10, nowMs))
     expect(at(0)).toEqual([true, true, true, false])
-    expect(allowFrame(window, limit, 99)).toBe(false)
+    expect(allowFrame(window, limit, 10, 99)).toBe(false)
     expect(at(100)).toEqual([true, true, true, false])
+  })
+
+  it('allows `bytes` per window whatever the frame count', () => {
+    const window = { windowStartMs: -Infinity, frameCount: 0, byteCount: 0 }
+    const limit = { frames: 100, bytes: 1000, perMs: 100 }
+    expect(allowFrame(window, limit, 600, 0)).toBe(true)
+    expect(allowFrame(window, limit, 400, 1)).toBe(true)
+    expect(allowFrame(window, limit, 1, 2)).toBe(false)
+    expect(allowFrame(window, limit, 1000, 100)).toBe(true)
   })
 })

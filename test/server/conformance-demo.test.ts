@@ -70,13 +70,29 @@ describe('list', () => {
   it('computes amounts in fen: 0.10 + 0.20 is exactly 0.30', async () => {
     const server = await serve({ seedOrders: false })
     const client = await open(server)
-    expect(await list(client)).toEqual({ allAmount: '0.00', orderNum: 0, jdcAmount: '0.00', jszAmount: '0.00', list: [] })
+    expect(await list(client)).toEqual({ allAmount: '0.00', orderNum: 0, jdcAmount: '0.00', jszAmount: '0.00', list: [], hasMore: false })
     server.push('notify', { order: order('a', '0.10', 'jdc', 1) })
     server.push('notify', { order: order('b', '0.20', 'jdc', 2) })
     server.push('notify', { order: order('c', '1234567.89', 'jsz', 3) })
     const result = await list(client)
     expect(result).toMatchObject({ allAmount: '1234568.19', orderNum: 3, jdcAmount: '0.30', jszAmount: '1234567.89' })
     expect(result.list.map((item) => item.id)).toEqual(['c', 'b', 'a'])
+  })
+
+  it('answers the newest 50 by default, pages with limit and before, and refuses bad paging params', async () => {
+    const server = await serve({ seedOrders: false })
+    const client = await open(server)
+    for (let i = 1; i <= 60; i += 1) server.push('notify', { order: order(`p${i}`, '1.00', 'jdc', i) })
+    const first = await list(client)
+    expect(first).toMatchObject({ orderNum: 60, allAmount: '60.00', hasMore: true })
+    expect(first.list).toHaveLength(50)
+    expect(first.list[0].id).toBe('p60')
+    const rest = (await client.request('list', { before: 'p11', limit: 200 })).result as { list: Array<{ id: string }>; hasMore: boolean }
+    expect(rest.list.map((item) => item.id)).toEqual(Array.from({ length: 10 }, (_unused, i) => `p${10 - i}`))
+    expect(rest.hasMore).toBe(false)
+    for (const params of [{ limit: 0 }, { limit: 201 }, { limit: 1.5 }, { before: 7 }, { before: 'missing' }, 'x', [1]]) {
+      expect(await client.request('list', params)).toMatchObject({ ok: false, error: { code: 'bad_request' } })
+    }
   })
 
   it('normalizes announced amounts to two decimals in the store and in the push', async () => {

@@ -32,7 +32,7 @@ describe('hello and welcome', () => {
     const server = await serve({ heartbeatMs: 1234 })
     const client = await connect(server)
     const welcome = await client.hello()
-    expect(welcome).toEqual({ type: 'welcome', v: 1, sid: expect.any(String), resumed: false, hb: 1234 })
+    expect(welcome).toEqual({ type: 'welcome', v: 1, sid: expect.any(String), resumed: false, hb: 1234, max: 65536 })
     expect(client.received[0]).toBe(welcome)
   })
 
@@ -152,9 +152,6 @@ describe('malformed frames (4400)', () => {
     ['a req with an empty id', { type: 'req', id: '', method: 'echo' }],
     ['a req with a 65-character id', { type: 'req', id: 'x'.repeat(65), method: 'echo' }],
     ['a req with a numeric id', { type: 'req', id: 1, method: 'echo' }],
-    ['a req without a method', { type: 'req', id: 'a' }],
-    ['a req with a numeric method', { type: 'req', id: 'a', method: 3 }],
-    ['a req with a 65-character method', { type: 'req', id: 'a', method: 'm'.repeat(65) }],
     ['an ack without seq', { type: 'ack' }],
     ['an ack with a string seq', { type: 'ack', seq: '1' }],
     ['an ack with a negative seq', { type: 'ack', seq: -1 }],

@@ -132,11 +132,11 @@ describe('POST /admin/push', () => {
 
 describe('GET /metrics', () => {
   it('exposes connections, sessions, requests, pushes, replays, dedupe hits and closes by code in Prometheus text', async () => {
-    const server = await serve()
+    const server = await serve({ methods: new Map([['note', (params: unknown) => params]]) })
     const client = await open(server)
     const sid = client.received[0].sid as string
-    await client.request('echo', 1, 'm-1')
-    await client.request('echo', 1, 'm-1')
+    await client.request('note', 1, 'm-1')
+    await client.request('note', 1, 'm-1')
     await client.request('nope')
     server.push('t', 1)
     server.push('t', 2)
@@ -155,7 +155,7 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/^# TYPE ws_connections gauge$/m)
     expect(text).toMatch(/^ws_connections 1$/m)
     expect(text).toMatch(/^ws_sessions 2$/m)
-    expect(text).toMatch(/^ws_requests_total\{method="echo",outcome="ok"\} 1$/m)
+    expect(text).toMatch(/^ws_requests_total\{method="note",outcome="ok"\} 1$/m)
     expect(text).toMatch(/^ws_requests_total\{method="\(unknown\)",outcome="unknown_method"\} 1$/m)
     expect(text).toMatch(/^ws_dedupe_hits_total 1$/m)
     expect(text).toMatch(/^ws_pushes_total 2$/m)

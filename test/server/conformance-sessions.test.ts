@@ -186,14 +186,17 @@ describe('resume', () => {
   })
 
   it('remembers answered ids of the old session after resumed:false (no second run)', async () => {
-    const server = await serve({ pushLogLimit: 2 })
+    let runs = 0
+    // Effectful (a bare handler): its answers are remembered, unlike the safe echo's.
+    const server = await serve({ pushLogLimit: 2, methods: new Map([['note', (params: unknown) => ({ params, run: ++runs })]]) })
     const { client, welcome } = await open(server)
-    expect(await client.request('echo', 'first', 'kept-id')).toMatchObject({ ok: true, result: 'first' })
+    expect(await client.request('note', 'first', 'kept-id')).toMatchObject({ ok: true, result: { params: 'first', run: 1 } })
     for (let i = 1; i <= 10; i += 1) server.push('n', i)
     await client.close()
     const { client: back, welcome: again } = await open(server, { sid: welcome.sid as string, ack: 0 })
     expect(again.resumed).toBe(false)
-    expect(await back.request('echo', 'second', 'kept-id')).toMatchObject({ ok: true, result: 'first' })
+    expect(await back.request('note', 'second', 'kept-id')).toMatchObject({ ok: true, result: { params: 'first', run: 1 } })
+    expect(runs).toBe(1)
   })
 })
 

@@ -8,7 +8,7 @@ import { OrderBook, parseOrder } from '../../server/demo/orders'
 import type { Order } from '../../server/demo/orders'
 import { SAMPLE_TITLES, seedOrdersOnce } from '../../server/demo/seed'
 import { randomNewOrder } from '../../server/demo/simulator'
-import type { MethodContext } from '../../server/dispatcher'
+import type { MethodContext, MethodHandler } from '../../server/dispatcher'
 
 const dbs: Database[] = []
 function book(): { db: Database; orders: OrderBook } {
@@ -76,14 +76,34 @@ describe('OrderBook', () => {
       jdcAmount: '0.30',
       jszAmount: '5.05',
       list: [order('b', '0.20', 'jdc', 3), order('c', '5.05', 'jsz', 2), order('a', '0.10', 'jdc', 1)],
+      hasMore: false,
     })
+  })
+
+  it('pages newest first: limit orders older than `before`, hasMore while older ones exist, totals over all', () => {
+    const { orders } = book()
+    for (let i = 1; i <= 7; i += 1) orders.put(order(`o${i}`, '1.00', i % 2 ? 'jdc' : 'jsz', i))
+    // Two orders at the same time: insertion order decides, and paging never skips or repeats one.
+    orders.put(order('o8', '1.00', 'jdc', 7))
+    const seen: string[] = []
+    let before: string | undefined
+    for (;;) {
+      const page = orders.list({ limit: 3, before })
+      expect(page).toMatchObject({ allAmount: '8.00', orderNum: 8, jdcAmount: '5.00', jszAmount: '3.00' })
+      seen.push(...(page?.list ?? []).map((item) => item.id))
+      if (!page?.hasMore) break
+      before = page.list[page.list.length - 1].id
+    }
+    expect(seen).toEqual(['o8', 'o7', 'o6', 'o5', 'o4', 'o3', 'o2', 'o1'])
+    expect(orders.list({ limit: 3, before: 'o1' })).toMatchObject({ list: [], hasMore: false })
+    expect(orders.list({ limit: 3, before: 'nope' })).toBeNull()
   })
 
   it('orders equal times by insertion, newest first', () => {
     const { orders } = book()
     orders.put(order('first', '1', 'jdc', 5))
     orders.put(order('second', '1', 'jdc', 5))
-    expect(orders.list().list.map((item) => item.id)).toEqual(['second', 'first'])
+    expect(orders.list()?.list.map((item) => item.id)).toEqual(['second', 'first'])
   })
 
   it('confirms once', () => {
@@ -195,8 +215,8 @@ describe('demo methods', () => {
     const { orders } = book()
     orders.put(order('a', '1', 'jdc', 1))
     const published: Array<[string, unknown]> = []
-    const confirm = createDemoMethods(orders).get('order.confirm')
-    expect(confirm?.({ id: 'a' }, context(published))).toEqual({ id: 'a', status: 'confirmed' })
+    const confirm = createDemoMethods(orders).get('order.confirm') as MethodHandler
+    expect(confirm({ id: 'a' }, context(published))).toEqual({ id: 'a', status: 'confirmed' })
     expect(published).toEqual([['order.updated', { order: { ...order('a', '1.00', 'jdc', 1), status: 'confirmed' } }]])
   })
 

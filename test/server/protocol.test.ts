@@ -16,13 +16,13 @@ import {
 
 describe('parseClientFrame', () => {
   it('parses hello with defaults: ack 0, no sid, no token', () => {
-    expect(parseClientFrame('{"type":"hello","v":1}')).toEqual({ ok: true, frame: { type: 'hello', v: 1, ack: 0 } })
+    expect(parseClientFrame('{"type":"hello","v":1}')).toEqual({ ok: true, frame: { type: 'hello', v: 1, ack: 0, max: 65536 } })
   })
 
   it('parses a full hello and drops unknown fields', () => {
-    expect(parseClientFrame('{"type":"hello","v":1,"sid":"s","ack":7,"token":"t","x":1}')).toEqual({
+    expect(parseClientFrame('{"type":"hello","v":1,"sid":"s","ack":7,"token":"t","max":4096,"x":1}')).toEqual({
       ok: true,
-      frame: { type: 'hello', v: 1, sid: 's', ack: 7, token: 't' },
+      frame: { type: 'hello', v: 1, sid: 's', ack: 7, token: 't', max: 4096 },
     })
   })
 
@@ -32,6 +32,16 @@ describe('parseClientFrame', () => {
       ok: true,
       frame: { type: 'req', id: 'a', method: 'm', params: null },
     })
+  })
+
+  it('keeps a req whose method is unusable, with the problem, so it can be answered with a res', () => {
+    for (const method of ['', 3, null, 'm'.repeat(65)]) {
+      expect(parseClientFrame(JSON.stringify({ type: 'req', id: 'a', method }))).toEqual({
+        ok: true,
+        frame: { type: 'req', id: 'a', method: '', problem: expect.stringContaining('req.method') },
+      })
+    }
+    expect(parseClientFrame('{"type":"req","id":"a"}')).toMatchObject({ ok: true, frame: { problem: expect.stringContaining('req.method') } })
   })
 
   it('parses ack and ping', () => {
@@ -48,7 +58,8 @@ describe('parseClientFrame', () => {
     ['{"type":"hello","v":1,"ack":9007199254740992}', 'hello.ack'],
     ['{"type":"hello","v":1,"sid":"' + 's'.repeat(129) + '"}', 'hello.sid'],
     ['{"type":"req","id":"' + 'i'.repeat(65) + '","method":"m"}', 'req.id'],
-    ['{"type":"req","id":"a","method":""}', 'req.method'],
+    ['{"type":"hello","v":1,"max":100}', 'hello.max'],
+    ['{"type":"hello","v":1,"max":"big"}', 'hello.max'],
     ['{"type":"ack","seq":1e400}', 'ack.seq'],
     ['{"type":"ping","ts":null}', 'ping.ts'],
   ])('refuses %s with a reason mentioning %s', (text, reason) => {
@@ -89,7 +100,7 @@ describe('isMethodName', () => {
 
 describe('server frames', () => {
   it('writes welcome, res, push, pong and error as the protocol spells them', () => {
-    expect(JSON.parse(welcomeFrame('s1', true, 500))).toEqual({ type: 'welcome', v: 1, sid: 's1', resumed: true, hb: 500 })
+    expect(JSON.parse(welcomeFrame('s1', true, 500, 65536))).toEqual({ type: 'welcome', v: 1, sid: 's1', resumed: true, hb: 500, max: 65536 })
     expect(JSON.parse(resultFrame('r', { a: 1 }))).toEqual({ type: 'res', id: 'r', ok: true, result: { a: 1 } })
     expect(JSON.parse(resultFrame('r', undefined))).toEqual({ type: 'res', id: 'r', ok: true })
     expect(JSON.parse(failureFrame('r', 'nope', 'why'))).toEqual({ type: 'res', id: 'r', ok: false, error: { code: 'nope', message: 'why' } })

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { Database } from '../../server/database'
 import { SessionStore } from '../../server/session-store'
 
-const LIMITS = { pushLogLimit: 10, answeredLimit: 10 }
+const LIMITS = { pushLogLimit: 10, pushLogBytes: 1 << 20, answeredLimit: 10, answeredBytes: 1 << 20 }
 const tempDirs: string[] = []
 const open: Database[] = []
 
@@ -275,5 +275,61 @@ describe('Database.transaction', () => {
     db.setMeta('k', 'v1')
     db.setMeta('k', 'v2')
     expect(db.getMeta('k')).toBe('v2')
+  })
+
+  it('tells each writer once when a batch commit fails, and writes none of its frames', () => {
+    const failures: unknown[] = []
+    const db = Database.open(null, (error) => failures.push(error))
+    open.push(db)
+    // A deferred foreign key fails at COMMIT, the one moment a batch can fail after its writes.
+    db.sqlite.exec('PRAGMA foreign_keys = ON; CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (pid INTEGER REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED)')
+    const writer = (): { write: jest.Mock; lost: jest.Mock } => ({ write: jest.fn(), lost: jest.fn() })
+    const [a, b] = [writer(), writer()]
+    db.joinBatch()
+    db.writeAfterCommit(a, 'a1')
+    db.writeAfterCommit(b, 'b1')
+    db.writeAfterCommit(a, 'a2')
+    db.sqlite.prepare('INSERT INTO c VALUES (42)').run()
+    db.commitBatch()
+    expect(failures).toHaveLength(1)
+    for (const w of [a, b]) {
+      expect(w.write).not.toHaveBeenCalled()
+      expect(w.lost).toHaveBeenCalledTimes(1)
+    }
+    expect(db.inTransaction).toBe(false)
+  })
+})
+
+describe('byte limits', () => {
+  it('forgets the oldest answers once a session holds more than answeredBytes', () => {
+    const { store } = memoryStore({ ...LIMITS, answeredLimit: 1000, answeredBytes: 10_000 })
+    const session = store.create(1)
+    for (let n = 1; n <= 10; n += 1) store.rememberAnswer(session, `id-${n}`, 'r'.repeat(2000))
+    store.flush()
+    expect(session.answerBytes).toBeLessThanOrEqual(10_000)
+    expect(store.findAnswer(session, 'id-10')).toBeDefined()
+    expect(store.findAnswer(session, 'id-1')).toBeUndefined()
+    const kept = Array.from({ length: 10 }, (_unused, i) => store.findAnswer(session, `id-${i + 1}`)).filter(Boolean)
+    expect(kept).toHaveLength(4)
+  })
+
+  it('trims the push log to pushLogBytes, oldest first, and a session that needed them gets no resume', () => {
+    const { store } = memoryStore({ ...LIMITS, pushLogLimit: 1000, pushLogBytes: 10_000 })
+    const session = store.create(1)
+    for (let n = 1; n <= 10; n += 1) store.appendToAll('t', JSON.stringify('d'.repeat(2000)))
+    const held = store.pushesAfter(session, 0)
+    expect(held.length).toBeGreaterThanOrEqual(4)
+    expect(held.length).toBeLessThanOrEqual(5)
+    expect(held[held.length - 1].seq).toBe(10)
+    expect(store.canResume(session, 0)).toBe(false)
+    expect(store.canResume(session, 10 - held.length)).toBe(true)
+  })
+
+  it('keeps the newest push even when it alone is over pushLogBytes', () => {
+    const { store } = memoryStore({ ...LIMITS, pushLogLimit: 1000, pushLogBytes: 100 })
+    const session = store.create(1)
+    store.appendToAll('t', JSON.stringify('d'.repeat(500)))
+    store.appendToAll('t', JSON.stringify('e'.repeat(500)))
+    expect(store.pushesAfter(session, 0).map((push) => push.seq)).toEqual([2])
   })
 })

@@ -16,6 +16,8 @@ export interface HelloFields {
   sid?: string
   ack?: number
   token?: string
+  /** The largest frame this client accepts (hello.max). */
+  max?: number
 }
 
 export const DEFAULT_WAIT_MS = 3_000
