@@ -36,13 +36,28 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/socket/**/*.ts'],
-    ignores: ['src/socket/taro-platform.ts', 'src/socket/use-socket.ts', 'src/socket/page-handler.ts'],
+    files: ['src/socket/core/**/*.ts', 'src/socket/plain/**/*.ts'],
     rules: {
-      // The engine is plain TypeScript: only the Taro platform adapter and the React layer may import Taro or React.
+      // The engines are plain TypeScript: only taro/ (the platform adapter) and react/ may import Taro or React.
       'no-restricted-imports': ['error', {
         paths: [...nodeBuiltins, '@tarojs/taro', 'react'].map((name) => ({ name, message: 'The engine stays free of Node, Taro and React.' })),
-        patterns: [{ group: ['node:*'], message: 'The engine stays free of Node built-ins.' }],
+        patterns: [
+          { group: ['node:*'], message: 'The engine stays free of Node built-ins.' },
+          { group: ['../taro/*', '../react/*'], message: 'The engine does not depend on its adapters.' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['src/socket/core/**/*.ts'],
+    rules: {
+      // A v1 build must not carry plain mode.
+      'no-restricted-imports': ['error', {
+        paths: [...nodeBuiltins, '@tarojs/taro', 'react'].map((name) => ({ name, message: 'The engine stays free of Node, Taro and React.' })),
+        patterns: [
+          { group: ['node:*'], message: 'The engine stays free of Node built-ins.' },
+          { group: ['../taro/*', '../react/*', '../plain/*'], message: 'core/ does not depend on plain mode or the adapters.' },
+        ],
       }],
     },
   },

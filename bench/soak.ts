@@ -208,7 +208,7 @@ function printReport(
   seconds: number,
 ): void {
   const totals = ledger.totals()
-  const counters = clients.map((client) => client.engine.store.getState().counters)
+  const counters = clients.map((client) => client.engine.counters())
   const sum = (pick: (c: (typeof counters)[number]) => number): number => counters.reduce((total, c) => total + pick(c), 0)
   const errors: Record<string, number> = {}
   for (const client of clients) for (const [code, n] of Object.entries(client.errors)) errors[code] = (errors[code] ?? 0) + n

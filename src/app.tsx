@@ -1,6 +1,6 @@
 import type { PropsWithChildren } from 'react'
 import { useDidHide, useDidShow, useLaunch } from '@tarojs/taro'
-import { getAppSocket } from './socket/app-socket'
+import { getAppSocket } from './socket/taro/app-socket'
 import './app.scss'
 
 function App({ children }: PropsWithChildren) {

@@ -1,5 +1,5 @@
-import { createSocketEngine } from '../../src/socket/engine'
-import type { SocketState } from '../../src/socket/types'
+import { createSocketEngine } from '../../src/socket/core/engine'
+import type { SocketState } from '../../src/socket/core/types'
 import { createWsPlatform } from '../../test/helpers/ws-platform'
 import { withTimeout } from '../lib/wait'
 import type { BenchClient, ClientEndpoints } from './types'
@@ -33,7 +33,7 @@ export function createOursClient(endpoints: ClientEndpoints, tag: string): Bench
         'ours ready',
       ),
     request: (payload) => engine.request('echo', payload, { timeoutMs: BENCH_REQUEST_TIMEOUT_MS }),
-    attempts: () => engine.store.getState().counters.connectAttempts,
+    attempts: () => engine.counters().connectAttempts,
     onDrop: (listener) =>
       engine.store.subscribe((state, previous) => {
         if (isOpen(previous) && !isOpen(state)) listener()

@@ -5,12 +5,12 @@
  * during the pushes. `@tarojs/taro` is aliased to renders/taro-stub.ts by the bundler.
  */
 import { JSDOM } from 'jsdom'
-import { createElement, type ReactElement } from 'react'
+import { createElement, useState, type ReactElement } from 'react'
 import { startReferenceServer } from '../../server/app'
 import { createWsPlatform } from '../../test/helpers/ws-platform'
-import { setAppSocket } from '../../src/socket/app-socket'
-import { createSocketEngine } from '../../src/socket/engine'
-import { useSocket, useSocketState } from '../../src/socket/use-socket'
+import { setAppSocket } from '../../src/socket/taro/app-socket'
+import { createSocketEngine } from '../../src/socket/core/engine'
+import { useSocket, useSocketState } from '../../src/socket/react/use-socket'
 
 export interface RendersReport {
   pushes: number
@@ -39,10 +39,13 @@ function UsesSocket(): ReactElement {
   return createElement('span', null, `${status} ${pending}`)
 }
 
-/** The control: it reads a slice every push changes, so its count shows that renders are seen. */
+/** The control: it keeps the last seq in its own state, so its count shows that renders are seen. */
 function LastSeqControl(): ReactElement {
   countRender('lastSeqControl')
-  const lastSeq = useSocketState((state) => state.lastSeq)
+  const [lastSeq, setLastSeq] = useState(0)
+  useSocket((message) => {
+    if (message.kind === 'push') setLastSeq(message.seq)
+  })
   return createElement('span', null, String(lastSeq))
 }
 

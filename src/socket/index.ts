@@ -1,16 +1,21 @@
-// The connection engine: plain TypeScript, no React, no Taro.
-export { createSocketEngine, type SocketEngine } from './engine'
-export { ENGINE_DEFAULTS, CLOSE_CODES, READY_STATE, DEFAULT_STORAGE_KEY_PREFIX, type EngineTunables } from './constants'
-export { SocketError, type SocketErrorCode, type EngineErrorCode } from './errors'
-export type { SocketPlatform, SocketTaskLike } from './platform'
+// The connection engine (core/: plain TypeScript, no React, no Taro), plain mode, the Taro
+// adapter and the React hooks.
+export { createSocketEngine } from './core/engine'
+export type { SocketEngine } from './core/socket-engine'
+export { ENGINE_DEFAULTS, CLOSE_CODES, READY_STATE, DEFAULT_STORAGE_KEY_PREFIX, type EngineTunables } from './core/constants'
+export { SocketError, type SocketErrorCode, type EngineErrorCode } from './core/errors'
+export type { SocketPlatform, SocketTaskLike } from './core/platform'
 export type {
-  EngineOptions, OutboxEntry, PushMessage, ReadyState, ResponseMessage, SocketCounters, SocketState, SocketStatus,
-} from './types'
-export { storageKeys } from './persistence'
-export { utf8ByteLength } from './protocol'
+  EngineOptions, ErrorSummary, OutboxEntry, PushMessage, ReadyState, RequestOptions, ResponseMessage, SocketCounters, SocketEvents,
+  SocketState, SocketStatus,
+} from './core/types'
+export { storageKeys } from './core/persistence'
+export { utf8ByteLength } from './core/protocol'
 
-// ---- React layer and Taro adapter (use-socket.ts, page-handler.ts, taro-platform.ts) ----
-export { useSocket, useSocketState, pageRouterOf, type UseSocketResult } from './use-socket'
-export { PageHandlerRouter, type PageMessage, type PageMessageHandler } from './page-handler'
-export { getAppSocket, setAppSocket, appSocketOptions } from './app-socket'
-export { createTaroPlatform } from './taro-platform'
+export { createPlainEngine, type PlainEngineOptions, type PlainKeepalive } from './plain/engine'
+export type { PlainMapping } from './plain/mapping'
+
+export { createTaroPlatform } from './taro/platform'
+export { getAppSocket, setAppSocket, appSocketOptions } from './taro/app-socket'
+export { useSocket, useSocketState, pageRouterOf, type UseSocketResult } from './react/use-socket'
+export { PageRouter, type PageMessage, type PageMessageHandler } from './react/page-router'

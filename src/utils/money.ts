@@ -4,6 +4,11 @@
  */
 const AMOUNT = /^(-)?(\d+)(?:\.(\d{1,2}))?$/
 
+/** True for a yuan amount such as "12.30" (what toFen accepts). */
+export function isYuan(amount: string): boolean {
+  return AMOUNT.test(amount.trim())
+}
+
 /** Parses "12.3" or "12.30" into 1230 fen; throws on anything else. */
 export function toFen(amount: string): number {
   const match = AMOUNT.exec(amount.trim())

@@ -1,6 +1,7 @@
-import { createSocketEngine, type SocketEngine } from '../../src/socket/engine'
-import type { SocketPlatform, SocketTaskLike } from '../../src/socket/platform'
-import type { EngineOptions, SocketState } from '../../src/socket/types'
+import { createSocketEngine, type SocketEngine } from '../../src/socket/core/engine'
+import { createPlainEngine, type PlainEngineOptions } from '../../src/socket/plain/engine'
+import type { SocketPlatform, SocketTaskLike } from '../../src/socket/core/platform'
+import type { SocketState } from '../../src/socket/core/types'
 
 type Listener<T> = (value: T) => void
 
@@ -115,6 +116,7 @@ export class FakeSocketTask implements SocketTaskLike {
 }
 
 interface PendingConnect {
+  createdAt: number
   task: FakeSocketTask
   resolve: (task: FakeSocketTask) => void
   reject: (error: unknown) => void
@@ -152,7 +154,7 @@ export class FakePlatform implements SocketPlatform {
     this.maxLive = Math.max(this.maxLive, this.liveTasks().length)
     if (!this.manualConnect) return Promise.resolve(task)
     return new Promise<SocketTaskLike>((resolve, reject) => {
-      this.pending.push({ task, resolve, reject })
+      this.pending.push({ createdAt: Date.now(), task, resolve, reject })
     })
   }
 
@@ -175,6 +177,11 @@ export class FakePlatform implements SocketPlatform {
 
   get pendingConnects(): number {
     return this.pending.length
+  }
+
+  /** connectSocket calls still unsettled after `ms` (an engine may give up on those). */
+  pendingOlderThan(ms: number): number {
+    return this.pending.filter((pending) => Date.now() - pending.createdAt >= ms).length
   }
 
   getStorage(key: string): string | null {
@@ -224,6 +231,11 @@ export class FakePlatform implements SocketPlatform {
   }
 }
 
+/** Everything an engine stored for its outbox (manifest and segments), '' when nothing. */
+export function storedOutbox(storage: ReadonlyMap<string, string>, prefix = 'rsock:'): string {
+  return [...storage].filter(([key]) => key.startsWith(`${prefix}outbox`)).map(([, value]) => value).join('\n')
+}
+
 /** Lets pending promise callbacks run (fake timers do not touch promises). */
 export async function flushMicrotasks(rounds = 10): Promise<void> {
   for (let i = 0; i < rounds; i++) await Promise.resolve()
@@ -242,9 +254,14 @@ export interface FakeEngine {
   openCurrent(welcomeFields?: Parameters<typeof welcome>[0]): Promise<FakeSocketTask>
 }
 
+/** Options of createFakeEngine: an engine's, plus which one (v1 by default). */
+export type FakeEngineOptions = Partial<PlainEngineOptions> & { protocol?: 'v1' | 'plain' }
+
 /** An engine over a FakePlatform, v1 by default, random fixed at 0.5. */
-export function createFakeEngine(options: Partial<EngineOptions> = {}, platform = new FakePlatform()): FakeEngine {
-  const engine = createSocketEngine(platform, { url: 'ws://fake/ws', token: 'T', random: () => 0.5, ...options })
+export function createFakeEngine(options: FakeEngineOptions = {}, platform = new FakePlatform()): FakeEngine {
+  const { protocol, ...rest } = options
+  const settings = { url: 'ws://fake/ws', token: 'T', random: () => 0.5, ...rest }
+  const engine = protocol === 'plain' ? createPlainEngine(platform, settings) : createSocketEngine(platform, settings)
   return {
     platform,
     engine,
@@ -253,7 +270,7 @@ export function createFakeEngine(options: Partial<EngineOptions> = {}, platform 
       await flushMicrotasks()
       const task = platform.lastTask
       task.open()
-      if (options.protocol !== 'plain') task.receive(welcome(welcomeFields))
+      if (protocol !== 'plain') task.receive(welcome(welcomeFields))
       await flushMicrotasks()
       return task
     },

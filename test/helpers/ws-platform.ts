@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import WebSocket, { type ClientOptions, type RawData } from 'ws'
-import type { SocketPlatform, SocketTaskLike } from '../../src/socket/platform'
+import type { SocketPlatform, SocketTaskLike } from '../../src/socket/core/platform'
 
 /**
  * A SocketPlatform for Node: sockets from the `ws` package, storage in a Map (optionally
@@ -227,4 +227,13 @@ export function waitForState<S>(
       resolve(state)
     })
   })
+}
+
+/** Resolves once `condition()` holds, checked every 10 ms; rejects after `timeoutMs` with `what`. */
+export async function waitUntil(condition: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
 }

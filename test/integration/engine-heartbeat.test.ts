@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { createSocketEngine, type SocketEngine } from '../../src/socket/engine'
-import { createWsPlatform, waitForState, type WsPlatform } from '../helpers/ws-platform'
+import { createSocketEngine, type SocketEngine } from '../../src/socket/core/engine'
+import { createWsPlatform, waitForState, waitUntil, type WsPlatform } from '../helpers/ws-platform'
 
 /**
  * A server of our own that answers hello with a welcome (hb 100 ms), answers pings with
@@ -65,7 +65,7 @@ test('a server that stops answering is declared dead after hb + grace: close 400
   engine.connect()
   await waitForState(engine.store, (s) => s.status === 'open')
   // Alive while pongs come back: several heartbeat periods pass without a drop.
-  await waitForState(engine.store, (s) => s.counters.framesIn >= 5, 3000)
+  await waitUntil(() => engine.counters().framesIn >= 5, 3000, 'five frames in')
   expect(platform.tasks).toHaveLength(1)
 
   const silentSince = Date.now()
@@ -76,7 +76,7 @@ test('a server that stops answering is declared dead after hb + grace: close 400
   expect(detectedAfterMs).toBeLessThan(1500)
   expect(errors).toContain('heartbeat_timeout')
 
-  await waitForState(engine.store, (s) => s.status === 'open' && s.counters.opens === 2, 3000)
+  await waitUntil(() => engine.store.getState().status === 'open' && engine.counters().opens === 2, 3000, 'the second open')
   await expect(server.connections[0].closed).resolves.toBe(4000)
   expect(server.connections[1].hellos[0]).toMatchObject({ type: 'hello', v: 1, sid: 'SILENT', ack: 0, token: 't' })
   expect(platform.maxLive).toBe(1)

@@ -1,5 +1,5 @@
-import { createSocketEngine, type SocketEngine } from '../../src/socket/engine'
-import type { EngineOptions, PushMessage } from '../../src/socket/types'
+import { createSocketEngine, type SocketEngine } from '../../src/socket/core/engine'
+import type { EngineOptions, PushMessage } from '../../src/socket/core/types'
 import type { ReferenceServer, ReferenceServerOptions } from '../../server/app'
 import { startTestServer } from '../helpers/reference-server'
 import { createWsPlatform, waitForState, type WsPlatform } from '../helpers/ws-platform'
@@ -65,7 +65,7 @@ test('pushes sent while the link was down are replayed after the drop, once each
   expect(delivered.map((push) => push.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
   expect(delivered.map((push) => (push.data as { n: number }).n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
   expect(resets).not.toHaveBeenCalled()
-  expect(engine.store.getState().counters).toMatchObject({ opens: 2, pushesDelivered: 8 })
+  expect(engine.counters()).toMatchObject({ opens: 2, pushesDelivered: 8 })
   expect(platform.maxLive).toBe(1)
 })
 

@@ -1,5 +1,5 @@
-import { createSocketEngine, type SocketEngine } from '../../src/socket/engine'
-import type { PushMessage } from '../../src/socket/types'
+import { createSocketEngine, type SocketEngine } from '../../src/socket/core/engine'
+import type { PushMessage } from '../../src/socket/core/types'
 import { TEST_SOCKET_TOKEN, spawnServerProcess, type ServerProcess } from '../helpers/reference-server'
 import { createWsPlatform, waitForState, type WsPlatform } from '../helpers/ws-platform'
 
@@ -71,6 +71,6 @@ test('a server killed (SIGKILL) mid-stream and restarted: nothing lost, nothing 
   expect(delivered.filter((push) => push.topic === 'order.updated')).toHaveLength(orderIds.length)
   expect(resets).not.toHaveBeenCalled()
   expect(engine.store.getState()).toMatchObject({ queue: [], status: 'open' })
-  expect(engine.store.getState().counters.opens).toBeGreaterThanOrEqual(2)
+  expect(engine.counters().opens).toBeGreaterThanOrEqual(2)
   expect(platform.maxLive).toBe(1)
 }, 60_000)

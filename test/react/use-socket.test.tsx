@@ -2,10 +2,10 @@ import { act, render, screen } from '@testing-library/react'
 import { useState } from 'react'
 import { pageLifecycle, TestPage } from '../mocks/taro'
 import { createFakeEngine, flushMicrotasks, type FakeEngine } from '../helpers/fake-platform'
-import { setAppSocket } from '../../src/socket/app-socket'
-import { useSocket, useSocketState, type UseSocketResult } from '../../src/socket/use-socket'
-import type { PageMessage } from '../../src/socket/page-handler'
-import type { SocketState } from '../../src/socket/types'
+import { setAppSocket } from '../../src/socket/taro/app-socket'
+import { useSocket, useSocketState, type UseSocketResult } from '../../src/socket/react/use-socket'
+import type { PageMessage } from '../../src/socket/react/page-router'
+import type { SocketState } from '../../src/socket/core/types'
 
 let fake: FakeEngine
 
@@ -160,7 +160,7 @@ describe('useSocket state and identities', () => {
     await connect()
     const before = renders
     for (let seq = 1; seq <= 50; seq++) await push(seq)
-    expect(fake.state().counters.pushesDelivered).toBe(50)
+    expect(fake.engine.counters().pushesDelivered).toBe(50)
     expect(renders - before).toBe(0)
   })
 })

@@ -1,20 +1,22 @@
 import { useEffect, useState } from 'react'
 import { Button, Text, View } from '@tarojs/components'
-import { getAppSocket } from '../../socket/app-socket'
-import { useSocketState } from '../../socket/use-socket'
-import type { SocketState } from '../../socket/types'
+import type { SocketState } from '../../socket/core/types'
+import { useSocketState } from '../../socket/react/use-socket'
+import { getAppSocket } from '../../socket/taro/app-socket'
 import { STATUS_LABELS, statusHint } from './labels'
 import './index.scss'
 
 const selectStatus = (state: SocketState) => state.status
 const selectPending = (state: SocketState) => state.queue.length
 const selectNextRetryAt = (state: SocketState) => state.nextRetryAt
+const selectStorageError = (state: SocketState) => state.storageError
 
 /** The connection banner every page shows: status, retry countdown, pending requests. */
 export default function ConnectionStatus() {
   const status = useSocketState(selectStatus)
   const pending = useSocketState(selectPending)
   const nextRetryAt = useSocketState(selectNextRetryAt)
+  const storageError = useSocketState(selectStorageError)
   const retryInSeconds = useSecondsUntil(status === 'reconnecting' ? nextRetryAt : null)
   const canRetry = status === 'unauthorized' || status === 'closed'
 
@@ -36,6 +38,11 @@ export default function ConnectionStatus() {
           </Button>
         )}
       </View>
+      {storageError && (
+        <View className='conn__row conn__row--warning'>
+          <Text id='storage-error' className='conn__warning'>本地存储失败，待发送的请求在应用被关闭后会丢失：{storageError.message}</Text>
+        </View>
+      )}
     </View>
   )
 }

@@ -2,10 +2,14 @@ import { useCallback, useRef, useState } from 'react'
 import Taro, { useDidShow } from '@tarojs/taro'
 import { Button, Text, View } from '@tarojs/components'
 import ConnectionStatus from '../../components/connection-status'
-import { useSocket } from '../../socket/use-socket'
-import type { PageMessage } from '../../socket/page-handler'
-import { SocketError } from '../../socket/errors'
-import { addOrder, EMPTY_DASHBOARD, isOrder, KIND_LABELS, markConfirmed, ORDER_STATUS_LABELS, replaceOrder, type Dashboard, type Order } from '../../services/orders'
+import { SocketError } from '../../socket/core/errors'
+import type { PageMessage } from '../../socket/react/page-router'
+import { useSocket } from '../../socket/react/use-socket'
+import {
+  addOrder, appendPage, EMPTY_DASHBOARD, isOrder, KIND_LABELS, markConfirmed, ORDER_STATUS_LABELS, parseOrderPage, replaceOrder,
+  type Dashboard, type Order,
+} from '../../services/orders'
+import { formatTime } from '../../utils/time'
 import './index.scss'
 
 // A confirm made offline waits in the outbox until the server is back: give it time.
@@ -14,6 +18,7 @@ const CONFIRM_TIMEOUT_MS = 10 * 60 * 1000
 export default function IndexPage() {
   const [dashboard, setDashboard] = useState<Dashboard>(EMPTY_DASHBOARD)
   const [loaded, setLoaded] = useState(false)
+  const [loadingMore, setLoadingMore] = useState(false)
   const [loadError, setLoadError] = useState<string | null>(null)
   const [confirming, setConfirming] = useState<ReadonlySet<string>>(new Set())
 
@@ -22,7 +27,6 @@ export default function IndexPage() {
       refreshRef.current()
       return
     }
-    if (message.kind !== 'push') return
     const order = (message.data as { order?: unknown } | undefined)?.order
     if (!isOrder(order)) return
     if (message.topic === 'notify') setDashboard((current) => addOrder(current, order))
@@ -31,9 +35,14 @@ export default function IndexPage() {
   const { request } = useSocket(onMessage)
 
   const refresh = useCallback(() => {
-    request<Dashboard>('list').then(
-      (result) => {
-        setDashboard(result)
+    request('list').then(
+      (answer) => {
+        const parsed = parseOrderPage(answer)
+        if (!parsed.ok) {
+          setLoadError(`应答格式不对：${parsed.why}`)
+          return
+        }
+        setDashboard(parsed.page)
         setLoaded(true)
         setLoadError(null)
       },
@@ -42,6 +51,26 @@ export default function IndexPage() {
   }, [request])
   const refreshRef = useRef(refresh)
   refreshRef.current = refresh
+
+  const loadMore = useCallback(() => {
+    const oldest = dashboard.list[dashboard.list.length - 1]
+    if (!oldest) return
+    setLoadingMore(true)
+    request('list', { before: oldest.id })
+      .then(
+        (answer) => {
+          const parsed = parseOrderPage(answer)
+          if (!parsed.ok) {
+            setLoadError(`应答格式不对：${parsed.why}`)
+            return
+          }
+          setDashboard((current) => appendPage(current, parsed.page))
+          setLoadError(null)
+        },
+        (error: unknown) => setLoadError(describe(error)),
+      )
+      .finally(() => setLoadingMore(false))
+  }, [dashboard.list, request])
 
   // Every show asks for fresh data: pushes missed while another page was shown are in it.
   useDidShow(refresh)
@@ -93,7 +122,7 @@ export default function IndexPage() {
           实时通知
         </Button>
       </View>
-      {loadError && <View className='load-error'><Text>加载失败：{loadError}</Text></View>}
+      {loadError && <View id='load-error' className='load-error'><Text>加载失败：{loadError}</Text></View>}
       <View id='orders' className='orders'>
         {dashboard.list.map((order) => (
           <View key={order.id} id={`order-${order.id}`} className={`order order--${order.status}`}>
@@ -121,6 +150,13 @@ export default function IndexPage() {
           </View>
         ))}
       </View>
+      {dashboard.hasMore && (
+        <View className='more'>
+          <Button id='load-more' className='more__button' size='mini' {...(loadingMore ? { disabled: true } : {})} onClick={loadMore}>
+            {loadingMore ? '加载中…' : '加载更早的订单'}
+          </Button>
+        </View>
+      )}
       {loaded && dashboard.list.length === 0 && (
         <View id='orders-empty' className='empty'><Text>暂无订单，新订单会实时出现在这里</Text></View>
       )}
@@ -132,10 +168,4 @@ export default function IndexPage() {
 function describe(error: unknown): string {
   if (error instanceof SocketError) return error.code
   return error instanceof Error ? error.message : String(error)
-}
-
-function formatTime(epochMs: number): string {
-  const date = new Date(epochMs)
-  const pad = (value: number) => String(value).padStart(2, '0')
-  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
 }

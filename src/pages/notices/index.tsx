@@ -1,10 +1,11 @@
-import { useCallback, useState } from 'react'
+import { useCallback, useRef, useState } from 'react'
 import Taro from '@tarojs/taro'
 import { Button, Text, View } from '@tarojs/components'
 import ConnectionStatus from '../../components/connection-status'
-import { useSocket } from '../../socket/use-socket'
-import type { PageMessage } from '../../socket/page-handler'
+import type { PageMessage } from '../../socket/react/page-router'
+import { useSocket } from '../../socket/react/use-socket'
 import { describeNotice, type Notice } from '../../services/notices'
+import { formatTime } from '../../utils/time'
 import './index.scss'
 
 // The feed is for watching live traffic; old entries fall off so a long session stays light.
@@ -12,12 +13,13 @@ const FEED_LIMIT = 100
 
 export default function NoticesPage() {
   const [notices, setNotices] = useState<Notice[]>([])
+  // Plain mode's pushes all have seq 0: the feed numbers its own entries.
+  const received = useRef(0)
 
   const onMessage = useCallback((message: PageMessage) => {
-    if (message.kind === 'reset') return
-    const notice: Notice = message.kind === 'push'
-      ? { key: `push-${message.seq}`, topic: message.topic, data: message.data, receivedAt: Date.now() }
-      : { key: `message-${Date.now()}-${Math.random()}`, topic: message.method ?? 'message', data: message.message, receivedAt: Date.now() }
+    if (message.kind !== 'push') return
+    received.current += 1
+    const notice: Notice = { key: `n-${received.current}`, topic: message.topic, data: message.data, receivedAt: Date.now() }
     setNotices((current) => [notice, ...current].slice(0, FEED_LIMIT))
   }, [])
   useSocket(onMessage)
@@ -34,7 +36,7 @@ export default function NoticesPage() {
           <View key={notice.key} className='notice'>
             <View className='notice__head'>
               <Text className='notice__topic'>{notice.topic}</Text>
-              <Text className='notice__time'>{new Date(notice.receivedAt).toLocaleTimeString()}</Text>
+              <Text className='notice__time'>{formatTime(notice.receivedAt)}</Text>
             </View>
             <Text className='notice__body'>{describeNotice(notice)}</Text>
           </View>

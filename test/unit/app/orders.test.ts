@@ -38,9 +38,11 @@ describe('dashboard updates from pushes', () => {
     expect(isOrder(null)).toBe(false)
   })
 
-  it('describes order pushes in Chinese and other pushes as JSON', () => {
-    expect(describeNotice({ key: '1', topic: 'notify', data: { order: order('a', '1.00') }, receivedAt: 0 })).toContain('新订单：订单 a ¥1.00')
-    expect(describeNotice({ key: '2', topic: 'notice', data: { text: 'hi' }, receivedAt: 0 })).toBe('{"text":"hi"}')
+  it('describes order pushes in Chinese, a notice by its text, and other pushes as JSON', () => {
+    expect(describeNotice({ key: '1', topic: 'notify', data: { order: order('a', '1.00') }, receivedAt: 0 })).toContain('新订单：订单 a ¥1.00（机动车')
+    expect(describeNotice({ key: '2', topic: 'notice', data: { text: '系统维护' }, receivedAt: 0 })).toBe('系统维护')
+    expect(describeNotice({ key: '4', topic: 'notice', data: '纯文本', receivedAt: 0 })).toBe('纯文本')
+    expect(describeNotice({ key: '5', topic: 'other', data: { a: [1] }, receivedAt: 0 })).toBe('{"a":[1]}')
     expect(describeNotice({ key: '3', topic: 'ping', receivedAt: 0, data: undefined })).toBe('（无内容）')
   })
 })

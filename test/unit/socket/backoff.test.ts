@@ -1,4 +1,4 @@
-import { backoffCeilingMs, fullJitterDelayMs } from '../../../src/socket/backoff'
+import { backoffCeilingMs, fullJitterDelayMs } from '../../../src/socket/core/backoff'
 
 const options = { backoffBaseMs: 500, backoffCapMs: 10_000 }
 

@@ -1,4 +1,4 @@
-import { startHeartbeat } from '../../../src/socket/heartbeat'
+import { startHeartbeat } from '../../../src/socket/core/heartbeat'
 
 beforeEach(() => jest.useFakeTimers())
 afterEach(() => jest.useRealTimers())

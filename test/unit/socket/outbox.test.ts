@@ -1,60 +1,70 @@
-import { Outbox } from '../../../src/socket/outbox'
-import type { OutboxEntry } from '../../../src/socket/types'
+import { Outbox } from '../../../src/socket/core/outbox'
+import type { OutboxEntry } from '../../../src/socket/core/types'
 
-const entry = (id: string): OutboxEntry => ({ id, method: 'm', frame: `{"id":"${id}"}`, createdAt: 0, sends: 0 })
-
-test('keeps entries in order and removes by id', () => {
-  const outbox = new Outbox(10)
-  for (const id of ['a', 'b', 'c', 'd']) outbox.add(entry(id))
-  expect(outbox.remove('c')?.id).toBe('c')
-  expect(outbox.remove('a')?.id).toBe('a')
-  expect(outbox.remove('zz')).toBeUndefined()
-  expect(outbox.entries().map((item) => item.id)).toEqual(['b', 'd'])
-  expect(outbox.size).toBe(2)
+const entry = (id: string, params?: unknown): OutboxEntry => ({
+  id, method: 'm', frame: JSON.stringify({ type: 'req', id, method: 'm', params }), createdAt: 1, sends: 0, ...(params === undefined ? {} : { params }),
 })
 
-test('a full outbox refuses the new entry with outbox_full and drops nothing', () => {
-  const outbox = new Outbox(2)
-  outbox.add(entry('a'))
-  outbox.add(entry('b'))
-  expect(outbox.full).toBe(true)
-  expect(() => outbox.add(entry('c'))).toThrow(expect.objectContaining({ code: 'outbox_full', requestId: 'c' }))
-  expect(outbox.entries().map((item) => item.id)).toEqual(['a', 'b'])
+test('keeps order; removal from the middle keeps the rest in order', () => {
+  const outbox = new Outbox({ count: 10, bytes: 10_000, entryBytes: 10_000 })
+  for (const id of ['a', 'b', 'c', 'd']) outbox.add(entry(id), 10)
+  expect(outbox.remove('b')?.id).toBe('b')
+  expect(outbox.remove('b')).toBeUndefined()
+  expect(outbox.entries().map((queued) => queued.id)).toEqual(['a', 'c', 'd'])
+  expect(outbox.size).toBe(3)
 })
 
-test('a duplicate id is refused', () => {
-  const outbox = new Outbox(5)
-  outbox.add(entry('a'))
-  expect(() => outbox.add(entry('a'))).toThrow(expect.objectContaining({ code: 'invalid_argument' }))
+test('refuses beyond the count, with outbox_full, and drops nothing', () => {
+  const outbox = new Outbox({ count: 2, bytes: 10_000, entryBytes: 10_000 })
+  outbox.add(entry('a'), 10)
+  outbox.add(entry('b'), 10)
+  expect(() => outbox.add(entry('c'), 10)).toThrow(expect.objectContaining({ code: 'outbox_full', requestId: 'c' }))
+  expect(outbox.entries().map((queued) => queued.id)).toEqual(['a', 'b'])
 })
 
-test('markSent replaces the entry instead of mutating it, keeping its place', () => {
-  const outbox = new Outbox(5)
-  outbox.add(entry('a'))
-  outbox.add(entry('b'))
-  const before = outbox.entries()
-  const updated = outbox.markSent('a')
-  expect(updated?.sends).toBe(1)
-  expect(before[0].sends).toBe(0)
-  expect(outbox.entries().map((item) => [item.id, item.sends])).toEqual([['a', 1], ['b', 0]])
-  expect(outbox.get('a')).toBe(updated)
+test('refuses beyond the byte budget, counting the stored form in UTF-8', () => {
+  const outbox = new Outbox({ count: 100, bytes: 300, entryBytes: 10_000 })
+  outbox.add(entry('a', '订'.repeat(50)), 10)
+  expect(outbox.bytes).toBe(Buffer.byteLength(JSON.stringify({ id: 'a', method: 'm', createdAt: 1, params: '订'.repeat(50) })))
+  expect(() => outbox.add(entry('b', '订'.repeat(50)), 10)).toThrow(expect.objectContaining({ code: 'outbox_full', message: expect.stringContaining('300-byte budget') }))
+  outbox.remove('a')
+  expect(outbox.bytes).toBe(0)
+  expect(() => outbox.add(entry('b', '订'.repeat(50)), 10)).not.toThrow()
+})
+
+test('refuses one request larger than a storage segment with too_large', () => {
+  const outbox = new Outbox({ count: 100, bytes: 100_000, entryBytes: 100 })
+  expect(() => outbox.add(entry('a', 'x'.repeat(200)), 10)).toThrow(expect.objectContaining({ code: 'too_large' }))
+})
+
+test('restore takes entries beyond the limits and skips duplicates', () => {
+  const outbox = new Outbox({ count: 1, bytes: 10, entryBytes: 10 })
+  outbox.restore(entry('a', 'long enough to pass every limit'), 10)
+  outbox.restore(entry('b'), 10)
+  outbox.restore(entry('a'), 10)
+  expect(outbox.entries().map((queued) => queued.id)).toEqual(['a', 'b'])
+})
+
+test('markSent counts sends, and the largest frame sent on a connection is found for a 1009', () => {
+  const outbox = new Outbox({ count: 10, bytes: 10_000, entryBytes: 10_000 })
+  outbox.add(entry('a'), 100)
+  outbox.add(entry('b'), 300)
+  outbox.add(entry('c'), 300)
+  outbox.add(entry('d'), 900)
+  for (const id of ['a', 'b', 'c']) outbox.markSent(id, 1)
+  outbox.markSent('d', 2)
+  expect(outbox.get('a')?.sends).toBe(1)
+  expect(outbox.largestSentOn(1)).toEqual({ id: 'b', frameBytes: 300 })
+  expect(outbox.largestSentOn(3)).toBeNull()
+  expect(outbox.idsOver(250)).toEqual(['b', 'c', 'd'])
 })
 
 test('entries() is a frozen snapshot reused until the next change', () => {
-  const outbox = new Outbox(5)
-  outbox.add(entry('a'))
+  const outbox = new Outbox({ count: 10, bytes: 10_000, entryBytes: 10_000 })
+  outbox.add(entry('a'), 10)
   const first = outbox.entries()
-  expect(outbox.entries()).toBe(first)
   expect(Object.isFrozen(first)).toBe(true)
-  const version = outbox.version
-  outbox.add(entry('b'))
-  expect(outbox.version).toBeGreaterThan(version)
+  expect(outbox.entries()).toBe(first)
+  outbox.markSent('a', 1)
   expect(outbox.entries()).not.toBe(first)
-})
-
-test('restore() keeps every stored entry even beyond the limit and skips duplicates', () => {
-  const outbox = new Outbox(2)
-  outbox.restore([entry('a'), entry('b'), entry('c'), entry('a')])
-  expect(outbox.entries().map((item) => item.id)).toEqual(['a', 'b', 'c'])
-  expect(() => outbox.add(entry('d'))).toThrow(expect.objectContaining({ code: 'outbox_full' }))
 })

@@ -1,96 +1,156 @@
-import { EnginePersistence, LAZY_SAVE_MS, storageKeys } from '../../../src/socket/persistence'
-import type { SocketError } from '../../../src/socket/errors'
+import { Persistence, storageKeys } from '../../../src/socket/core/persistence'
+import type { SocketError } from '../../../src/socket/core/errors'
 import { FakePlatform, flushMicrotasks } from '../../helpers/fake-platform'
-import type { OutboxEntry } from '../../../src/socket/types'
 
-function setup() {
-  const platform = new FakePlatform()
-  const errors: SocketError[] = []
-  const persistence = new EnginePersistence(platform, 'p:', (error) => errors.push(error))
-  return { platform, errors, persistence }
+beforeEach(() => jest.useFakeTimers())
+afterEach(() => jest.useRealTimers())
+
+const keys = storageKeys('p:')
+
+/** A platform that counts writes and can refuse values over a size, like WeChat's 1 MB a key. */
+class CountingPlatform extends FakePlatform {
+  writes: string[] = []
+  maxValueChars = Infinity
+
+  override setStorage(key: string, value: string): void {
+    if (value.length > this.maxValueChars) throw new Error('setStorageSync:fail exceed storage item max length')
+    this.writes.push(key)
+    super.setStorage(key, value)
+  }
 }
 
-const entry: OutboxEntry = { id: 'a', method: 'echo', params: { x: 1 }, frame: '{"type":"req","id":"a","method":"echo","params":{"x":1}}', createdAt: 5, sends: 2 }
+function persistence(platform = new CountingPlatform(), intervalMs = 250, segmentBytes = 1000) {
+  const reports: SocketError[] = []
+  const health: Array<SocketError | null> = []
+  const p = new Persistence(platform, 'p:', { intervalMs, segmentBytes, now: () => Date.now() }, {
+    report: (error) => reports.push(error),
+    health: (failure) => health.push(failure),
+  })
+  return { p, platform, reports, health }
+}
 
-test('keys live under the prefix', () => {
-  expect(storageKeys('rsock:')).toEqual({ outbox: 'rsock:outbox', session: 'rsock:session', idPrefix: 'rsock:id-prefix' })
-})
+const text = (id: string, padding = 0) => JSON.stringify({ id, method: 'm', createdAt: 1, params: 'x'.repeat(padding) })
 
-test('saves are coalesced to one write at the end of the tick, frames stored without params', async () => {
-  const { platform, persistence } = setup()
-  const setStorage = jest.spyOn(platform, 'setStorage')
-  persistence.saveOutboxSoon(() => [])
-  persistence.saveOutboxSoon(() => [entry])
-  persistence.saveSessionSoon(() => ({ sid: 'S', lastSeq: 3 }))
-  expect(setStorage).not.toHaveBeenCalled()
+test('a request is written at the end of its tick; a burst is one write', async () => {
+  const { p, platform } = persistence(new CountingPlatform(), 250, 64 * 1024)
+  for (let i = 0; i < 50; i++) p.requestAdded(`r${i}`, text(`r${i}`))
+  expect(platform.writes).toEqual([])
   await flushMicrotasks()
-  expect(setStorage).toHaveBeenCalledTimes(2)
-  expect(JSON.parse(platform.storage.get('p:outbox') ?? '')).toEqual([{ id: 'a', method: 'echo', frame: entry.frame, createdAt: 5, sends: 2 }])
-  expect(persistence.loadSession()).toEqual({ sid: 'S', lastSeq: 3 })
-  expect(persistence.loadOutbox()).toEqual([{ id: 'a', method: 'echo', frame: entry.frame, createdAt: 5, sends: 2 }])
+  // The segments (50 small requests fit one), then the manifest that names them.
+  expect(platform.writes).toEqual([keys.segment(0), keys.outbox])
+  const again = persistence(new CountingPlatform(), 250, 64 * 1024)
+  again.platform.storage.clear()
+  for (const [key, value] of platform.storage) again.platform.storage.set(key, value)
+  expect(again.p.loadOutbox().map((request) => request.id)).toEqual(Array.from({ length: 50 }, (_unused, i) => `r${i}`))
 })
 
-test('an empty outbox and a null session remove their keys', async () => {
-  const { platform, persistence } = setup()
-  platform.storage.set('p:outbox', '[]')
-  platform.storage.set('p:session', '{}')
-  persistence.saveOutboxSoon(() => [])
-  persistence.saveSessionSoon(() => null)
-  persistence.flush()
-  expect(platform.storage.size).toBe(0)
+test('writes are bounded by the interval whatever the rate: 1,000 requests over 2 s', async () => {
+  const { p, platform } = persistence(new CountingPlatform(), 250, 64 * 1024)
+  for (let i = 0; i < 1000; i++) {
+    p.requestAdded(`r${i}`, text(`r${i}`))
+    if (i % 2 === 0) p.requestRemoved(`r${i}`)
+    jest.advanceTimersByTime(2)
+    await flushMicrotasks(2)
+  }
+  jest.advanceTimersByTime(1000)
+  await flushMicrotasks()
+  // 2 s of traffic, one flush per 250 ms at most, each a segment or two plus the manifest.
+  expect(platform.writes.length).toBeLessThanOrEqual(Math.ceil(2000 / 250 + 2) * 3)
+  expect(p.loadOutbox).toBeDefined()
 })
 
-test('storage that throws is reported as storage_failed, never thrown', async () => {
-  const { platform, persistence, errors } = setup()
-  platform.storageFailures.get = true
+test('the outbox is split into segments of at most segmentBytes, and only changed ones are written', async () => {
+  const { p, platform } = persistence(new CountingPlatform(), 0, 1000)
+  for (let i = 0; i < 10; i++) p.requestAdded(`r${i}`, text(`r${i}`, 300))
+  await flushMicrotasks()
+  const segments = [...platform.storage.keys()].filter((key) => key.startsWith(`${keys.outbox}.`))
+  expect(segments.length).toBeGreaterThanOrEqual(4)
+  for (const key of segments) expect(Buffer.byteLength(platform.storage.get(key) as string)).toBeLessThanOrEqual(1000)
+  platform.writes = []
+  p.requestRemoved('r9')
+  jest.advanceTimersByTime(1000)
+  await flushMicrotasks()
+  expect(platform.writes).toEqual([keys.segment(segments.length - 1)])
+})
+
+test('an emptied segment is dropped from the manifest first, then removed', async () => {
+  const { p, platform } = persistence(new CountingPlatform(), 0, 1000)
+  p.requestAdded('a', text('a', 600))
+  p.requestAdded('b', text('b', 600))
+  await flushMicrotasks()
+  expect(JSON.parse(platform.storage.get(keys.outbox) as string)).toEqual({ v: 2, segments: [0, 1] })
+  p.requestRemoved('a')
+  p.flush()
+  expect(JSON.parse(platform.storage.get(keys.outbox) as string)).toEqual({ v: 2, segments: [1] })
+  expect(platform.storage.has(keys.segment(0))).toBe(false)
+  p.requestRemoved('b')
+  p.flush()
+  expect(platform.storage.has(keys.outbox)).toBe(false)
+  expect(platform.storage.has(keys.segment(1))).toBe(false)
+})
+
+test('answered requests and session progress wait up to a second, or ride with the next write', async () => {
+  const { p, platform } = persistence(new CountingPlatform(), 0)
+  p.requestAdded('a', text('a'))
+  await flushMicrotasks()
+  platform.writes = []
+  p.requestRemoved('a')
+  p.sessionChanged(() => ({ sid: 'S', lastSeq: 3 }))
+  jest.advanceTimersByTime(999)
+  expect(platform.writes).toEqual([])
+  jest.advanceTimersByTime(1)
+  expect(platform.writes).toContain(keys.session)
+  expect(p.loadSession()).toEqual({ sid: 'S', lastSeq: 3 })
+})
+
+test('flush() writes everything at once (the app hides)', () => {
+  const { p, platform } = persistence()
+  p.requestAdded('a', text('a'))
+  p.sessionChanged(() => ({ sid: 'S', lastSeq: 1 }))
+  p.flush()
+  expect(platform.storage.has(keys.segment(0))).toBe(true)
+  expect(platform.storage.get(keys.session)).toBe('{"sid":"S","lastSeq":1}')
+  expect(p.sessionDirty).toBe(false)
+})
+
+test('a refused write is reported once as unhealthy, retried, and healthy again once it works', async () => {
+  const platform = new CountingPlatform()
+  const { p, reports, health } = persistence(platform, 0)
   platform.storageFailures.set = true
-  platform.storageFailures.remove = true
-  expect(persistence.loadOutbox()).toEqual([])
-  expect(persistence.loadSession()).toBeNull()
-  persistence.saveOutboxSoon(() => [entry])
-  persistence.saveSessionSoon(() => null)
+  p.requestAdded('a', text('a'))
   await flushMicrotasks()
-  expect(errors.map((error) => error.code)).toEqual(['storage_failed', 'storage_failed', 'storage_failed', 'storage_failed'])
-  expect(errors[2].message).toMatch(/exceed storage max size/)
+  expect(reports.map((error) => error.code)).toContain('storage_failed')
+  expect(health).toHaveLength(1)
+  expect(health[0]?.code).toBe('storage_failed')
+  platform.storageFailures.set = false
+  jest.advanceTimersByTime(5000)
+  expect(health).toEqual([expect.objectContaining({ code: 'storage_failed' }), null])
+  expect(platform.storage.has(keys.segment(0))).toBe(true)
 })
 
-test('unreadable values are reported as storage_corrupt and ignored', () => {
-  const { platform, persistence, errors } = setup()
-  platform.storage.set('p:outbox', '{not json')
-  platform.storage.set('p:session', '{"sid":1}')
-  expect(persistence.loadOutbox()).toEqual([])
-  expect(persistence.loadSession()).toBeNull()
-  platform.storage.set('p:outbox', JSON.stringify([{ id: 'a', method: 'm', frame: '{}', createdAt: 1, sends: 0 }, { id: 7 }]))
-  expect(persistence.loadOutbox().map((item) => item.id)).toEqual(['a'])
-  expect(errors.map((error) => error.code)).toEqual(['storage_corrupt', 'storage_corrupt', 'storage_corrupt'])
+test('loads the first engine\'s outbox (one array of frames) and moves it into segments', async () => {
+  const platform = new CountingPlatform()
+  platform.storage.set(keys.outbox, JSON.stringify([
+    { id: 'old-1', method: 'order.confirm', frame: '{"type":"req","id":"old-1","method":"order.confirm","params":{"id":"7"}}', createdAt: 5, sends: 1 },
+    { id: 'old-2', method: 'list', frame: '{"type":"req","id":"old-2","method":"list"}', createdAt: 6, sends: 0 },
+    { nonsense: true },
+  ]))
+  const { p, reports } = persistence(platform)
+  expect(p.loadOutbox()).toEqual([
+    { id: 'old-1', method: 'order.confirm', params: { id: '7' }, createdAt: 5 },
+    { id: 'old-2', method: 'list', createdAt: 6 },
+  ])
+  expect(reports.map((error) => error.code)).toEqual(['storage_corrupt'])
+  await flushMicrotasks()
+  expect(JSON.parse(platform.storage.get(keys.outbox) as string)).toEqual({ v: 2, segments: [0] })
 })
 
-describe('lazy outbox saves', () => {
-  beforeEach(() => jest.useFakeTimers())
-  afterEach(() => jest.useRealTimers())
-
-  test('wait up to LAZY_SAVE_MS, once for a burst', () => {
-    const { platform, persistence } = setup()
-    const setStorage = jest.spyOn(platform, 'setStorage')
-    persistence.saveOutboxLater(() => [entry])
-    persistence.saveOutboxLater(() => [entry])
-    jest.advanceTimersByTime(LAZY_SAVE_MS - 1)
-    expect(setStorage).not.toHaveBeenCalled()
-    jest.advanceTimersByTime(1)
-    expect(setStorage).toHaveBeenCalledTimes(1)
-  })
-
-  test('go out with the next prompt save, and flush() clears the timer', async () => {
-    const { platform, persistence } = setup()
-    const setStorage = jest.spyOn(platform, 'setStorage')
-    persistence.saveOutboxLater(() => [])
-    persistence.saveOutboxSoon(() => [entry])
-    await flushMicrotasks()
-    expect(setStorage).toHaveBeenCalledTimes(1)
-    expect(jest.getTimerCount()).toBe(0)
-    persistence.saveOutboxLater(() => [])
-    persistence.flush()
-    expect(platform.storage.has('p:outbox')).toBe(false)
-    expect(jest.getTimerCount()).toBe(0)
-  })
+test('corrupt values are reported and ignored', () => {
+  const platform = new CountingPlatform()
+  platform.storage.set(keys.outbox, '{broken')
+  platform.storage.set(keys.session, '{"sid":1}')
+  const { p, reports } = persistence(platform)
+  expect(p.loadOutbox()).toEqual([])
+  expect(p.loadSession()).toBeNull()
+  expect(reports.map((error) => error.code)).toEqual(['storage_corrupt', 'storage_corrupt'])
 })

@@ -1,6 +1,6 @@
 import {
-  encodeAck, encodeHello, encodePing, encodePlain, encodeRequest, exceedsBytes, parsePlainMessage, parseServerFrame, utf8ByteLength,
-} from '../../../src/socket/protocol'
+  encodeAck, encodeHello, encodePing, encodeRequest, exceedsBytes, identifyOversized, parseJsonObject, parseServerFrame, utf8ByteLength,
+} from '../../../src/socket/core/protocol'
 
 describe('utf8ByteLength', () => {
   const samples = ['', 'abc', 'é', '订单', '€', '😀', 'a😀b订€', '\u0000', '\u07ff\u0800', '\uffff']
@@ -36,9 +36,9 @@ describe('exceedsBytes', () => {
 })
 
 describe('encoders', () => {
-  test('hello carries sid and ack only when resuming, token when given', () => {
-    expect(JSON.parse(encodeHello({ sid: null, ack: 5 }))).toEqual({ type: 'hello', v: 1 })
-    expect(JSON.parse(encodeHello({ sid: 'S', ack: 5, token: 't' }))).toEqual({ type: 'hello', v: 1, sid: 'S', ack: 5, token: 't' })
+  test('hello carries sid and ack only when resuming, token when given, and always our frame limit', () => {
+    expect(JSON.parse(encodeHello({ sid: null, ack: 5, max: 4096 }))).toEqual({ type: 'hello', v: 1, max: 4096 })
+    expect(JSON.parse(encodeHello({ sid: 'S', ack: 5, token: 't', max: 65536 }))).toEqual({ type: 'hello', v: 1, sid: 'S', ack: 5, token: 't', max: 65536 })
   })
 
   test('req, ack and ping frames', () => {
@@ -52,14 +52,6 @@ describe('encoders', () => {
     expect(encodeRequest('x-1', 'm', 1).startsWith('{"type":"req","id":"x-1"')).toBe(true)
   })
 
-  test('plain messages spread plain objects and wrap anything else in data', () => {
-    expect(JSON.parse(encodePlain('confirm', { id: '7' }))).toEqual({ method: 'confirm', id: '7' })
-    expect(JSON.parse(encodePlain('echo', [1, 2]))).toEqual({ method: 'echo', data: [1, 2] })
-    expect(JSON.parse(encodePlain('echo', 'hi'))).toEqual({ method: 'echo', data: 'hi' })
-    expect(JSON.parse(encodePlain('list', undefined))).toEqual({ method: 'list' })
-    expect(JSON.parse(encodePlain('real', { method: 'fake', a: 1 }))).toEqual({ method: 'real', a: 1 })
-  })
-
   test('params that cannot be JSON throw', () => {
     const cyclic: Record<string, unknown> = {}
     cyclic.self = cyclic
@@ -71,6 +63,9 @@ describe('encoders', () => {
 describe('parseServerFrame', () => {
   test.each([
     [{ type: 'welcome', v: 1, sid: 'S', resumed: true, hb: 100 }, { type: 'welcome', sid: 'S', resumed: true, hb: 100 }],
+    [{ type: 'welcome', v: 1, sid: 'S', resumed: false, hb: 100, max: 4096 }, { type: 'welcome', sid: 'S', resumed: false, hb: 100, max: 4096 }],
+    [{ type: 'push', seq: 2, topic: 't', error: { code: 'too_large', message: 'm' } }, { type: 'push', seq: 2, topic: 't', data: undefined, error: { code: 'too_large', message: 'm' } }],
+    [{ type: 'error', code: 'shutting_down', message: 'bye', retryMs: 5000 }, { type: 'error', code: 'shutting_down', message: 'bye', retryMs: 5000 }],
     [{ type: 'res', id: 'a', ok: true, result: [1] }, { type: 'res', id: 'a', ok: true, result: [1] }],
     [{ type: 'res', id: 'a', ok: true }, { type: 'res', id: 'a', ok: true, result: undefined }],
     [{ type: 'res', id: 'a', ok: false, error: { code: 'x', message: 'm' } }, { type: 'res', id: 'a', ok: false, error: { code: 'x', message: 'm' } }],
@@ -111,10 +106,30 @@ describe('parseServerFrame', () => {
   })
 })
 
-describe('parsePlainMessage', () => {
+describe('parseJsonObject', () => {
   test('accepts any JSON object and refuses the rest', () => {
-    expect(parsePlainMessage('{"method":"x","a":1}')).toEqual({ ok: true, message: { method: 'x', a: 1 } })
-    expect(parsePlainMessage('[1]').ok).toBe(false)
-    expect(parsePlainMessage('{oops').ok).toBe(false)
+    expect(parseJsonObject('{"method":"x","a":1}')).toEqual({ ok: true, value: { method: 'x', a: 1 } })
+    expect(parseJsonObject('[1]').ok).toBe(false)
+    expect(parseJsonObject('{oops').ok).toBe(false)
+  })
+})
+
+describe('identifyOversized', () => {
+  const big = 'x'.repeat(5000)
+  test('names the request an over-limit answer is for, and the seq and topic of an over-limit push', () => {
+    expect(identifyOversized(JSON.stringify({ type: 'res', id: 'r-1', ok: true, result: big }), 1024)).toEqual({ type: 'res', id: 'r-1' })
+    expect(identifyOversized(JSON.stringify({ type: 'push', seq: 7, topic: 'notify', data: big }), 1024)).toEqual({ type: 'push', seq: 7, topic: 'notify' })
+  })
+
+  test('any field order when the frame is parsed whole; a peek at the head of a far larger one', () => {
+    expect(identifyOversized(JSON.stringify({ result: big, ok: true, id: 'late', type: 'res' }), 2000)).toEqual({ type: 'res', id: 'late' })
+    const huge = JSON.stringify({ type: 'res', id: 'huge', ok: true, result: 'y'.repeat(100_000) })
+    expect(identifyOversized(huge, 1024)).toEqual({ type: 'res', id: 'huge' })
+  })
+
+  test('anything else is unknown', () => {
+    expect(identifyOversized(big, 1024)).toEqual({ type: 'unknown' })
+    expect(identifyOversized(JSON.stringify({ type: 'welcome', pad: big }), 1024)).toEqual({ type: 'unknown' })
+    expect(identifyOversized(`{"type":"push","seq":0,"topic":"t","data":"${'z'.repeat(100_000)}"}`, 1024)).toEqual({ type: 'unknown' })
   })
 })

@@ -1,4 +1,4 @@
-import { createRequestIds, randomBase36 } from '../../../src/socket/request-ids'
+import { createRequestIds, randomBase36 } from '../../../src/socket/core/request-ids'
 
 function mapStorage(initial: Record<string, string> = {}) {
   const map = new Map(Object.entries(initial))

@@ -1,5 +1,5 @@
 import { createFakeEngine, flushMicrotasks, welcome } from '../../helpers/fake-platform'
-import type { SocketStatus } from '../../../src/socket/types'
+import type { SocketStatus } from '../../../src/socket/core/types'
 
 beforeEach(() => jest.useFakeTimers())
 afterEach(() => jest.useRealTimers())

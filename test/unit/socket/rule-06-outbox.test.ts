@@ -1,5 +1,5 @@
-import { FakePlatform, createFakeEngine, flushMicrotasks } from '../../helpers/fake-platform'
-import type { ResponseMessage } from '../../../src/socket/types'
+import { FakePlatform, createFakeEngine, flushMicrotasks, storedOutbox } from '../../helpers/fake-platform'
+import type { ResponseMessage } from '../../../src/socket/core/types'
 
 beforeEach(() => jest.useFakeTimers())
 afterEach(() => jest.useRealTimers())
@@ -116,12 +116,12 @@ test('answers reach storage within LAZY_SAVE_MS; a request saved but answered is
   const task = await openCurrent()
   const id = engine.send('echo', 1)
   await flushMicrotasks()
-  expect(storage.get('rsock:outbox')).toContain(id)
+  expect(storedOutbox(storage)).toContain(id)
   task.receive({ type: 'res', id, ok: true, result: 1 })
   await flushMicrotasks()
-  expect(storage.get('rsock:outbox')).toContain(id)
+  expect(storedOutbox(storage)).toContain(id)
   jest.advanceTimersByTime(1000)
-  expect(storage.has('rsock:outbox')).toBe(false)
+  expect(storedOutbox(storage)).toBe('')
   expect(platform.tasks).toHaveLength(1)
   engine.destroy()
 })

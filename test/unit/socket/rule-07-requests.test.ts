@@ -1,4 +1,4 @@
-import { SocketError } from '../../../src/socket/errors'
+import { SocketError } from '../../../src/socket/core/errors'
 import { createFakeEngine, flushMicrotasks } from '../../helpers/fake-platform'
 
 beforeEach(() => jest.useFakeTimers())
@@ -36,7 +36,8 @@ test('a request that times out before being sent leaves the outbox', async () =>
   const pending = engine.request('list', undefined, { timeoutMs: 2000 })
   expect(state().queue).toHaveLength(1)
   jest.advanceTimersByTime(2000)
-  await expect(pending).rejects.toMatchObject({ code: 'timeout' })
+  // Never on the wire: dropped, and it says so, so the caller knows it will not take effect.
+  await expect(pending).rejects.toMatchObject({ code: 'not_sent', message: expect.stringContaining('will not take effect') })
   expect(state().queue).toEqual([])
   engine.destroy()
 })
@@ -50,11 +51,11 @@ test('the default deadline is requestTimeoutMs (15 s)', async () => {
   await flushMicrotasks()
   expect(settled).toBe(false)
   jest.advanceTimersByTime(1)
-  await expect(pending).rejects.toMatchObject({ code: 'timeout' })
+  await expect(pending).rejects.toMatchObject({ code: 'not_sent' })
   engine.destroy()
 })
 
-test('a request that times out after being sent stays until its res, which is dropped quietly and counted', async () => {
+test('a request that times out after being sent may still take effect: it stays until its res, which comes as a response', async () => {
   const { engine, platform, state, openCurrent } = createFakeEngine()
   const responses = jest.fn()
   engine.on('response', responses)
@@ -63,7 +64,7 @@ test('a request that times out after being sent stays until its res, which is dr
   const pending = engine.request('slow', undefined, { timeoutMs: 1000 })
   const id = state().queue[0].id
   jest.advanceTimersByTime(1000)
-  await expect(pending).rejects.toMatchObject({ code: 'timeout', requestId: id })
+  await expect(pending).rejects.toMatchObject({ code: 'timeout', requestId: id, message: expect.stringContaining('may still take effect') })
   expect(state().queue.map((entry) => entry.id)).toEqual([id])
   // Still re-sent after a reconnect: the server may have run it.
   platform.lastTask.serverClose(1001)
@@ -72,8 +73,8 @@ test('a request that times out after being sent stays until its res, which is dr
   expect(next.framesOfType('req').map((frame) => frame.id)).toEqual([id])
   next.receive({ type: 'res', id, ok: true, result: 'late' })
   expect(state().queue).toEqual([])
-  expect(state().counters.lateResponses).toBe(1)
-  expect(responses).not.toHaveBeenCalled()
+  expect(engine.counters().lateResponses).toBe(1)
+  expect(responses).toHaveBeenCalledWith({ id, method: 'slow', ok: true, result: 'late' })
   engine.destroy()
 })
 
@@ -82,7 +83,7 @@ test('a res for an unknown id is counted, nothing else happens', async () => {
   engine.connect()
   await openCurrent()
   platform.lastTask.receive({ type: 'res', id: 'nobody', ok: true })
-  expect(state().counters.lateResponses).toBe(1)
+  expect(engine.counters().lateResponses).toBe(1)
   expect(state().status).toBe('open')
   engine.destroy()
 })
@@ -116,7 +117,7 @@ test('requests keep their deadline across close(): a queued one times out and le
   engine.close()
   const pending = engine.request('list', undefined, { timeoutMs: 500 })
   jest.advanceTimersByTime(500)
-  await expect(pending).rejects.toMatchObject({ code: 'timeout' })
+  await expect(pending).rejects.toMatchObject({ code: 'not_sent' })
   expect(state().queue).toEqual([])
   engine.destroy()
 })

@@ -1,5 +1,5 @@
 import { FakePlatform, createFakeEngine, flushMicrotasks } from '../../helpers/fake-platform'
-import type { PushMessage } from '../../../src/socket/types'
+import type { PushMessage } from '../../../src/socket/core/types'
 
 beforeEach(() => jest.useFakeTimers())
 afterEach(() => jest.useRealTimers())
@@ -15,7 +15,7 @@ test('each seq is delivered once, in order; duplicates are dropped and counted',
   for (const seq of [1, 2, 2, 1, 3]) platform.lastTask.receive(push(seq))
   expect(delivered).toEqual([1, 2, 3])
   expect(state()).toMatchObject({ lastSeq: 3 })
-  expect(state().counters).toMatchObject({ pushesDelivered: 3, duplicatePushes: 2 })
+  expect(engine.counters()).toMatchObject({ pushesDelivered: 3, duplicatePushes: 2 })
   engine.destroy()
 })
 
@@ -47,7 +47,7 @@ test('a gap closes with 4409 and resumes at once from the last delivered seq', a
   await flushMicrotasks()
   const next = platform.lastTask
   next.open()
-  expect(next.frames()[0]).toEqual({ type: 'hello', v: 1, sid: 'S1', ack: 1, token: 'T' })
+  expect(next.frames()[0]).toEqual({ type: 'hello', v: 1, sid: 'S1', ack: 1, token: 'T', max: 65536 })
   next.receive({ type: 'welcome', v: 1, sid: 'S1', resumed: true, hb: 20_000 })
   next.receive(push(2))
   next.receive(push(3))
@@ -110,7 +110,7 @@ test('the session id and last seq survive a relaunch, so the next hello resumes'
   second.engine.connect()
   await flushMicrotasks()
   second.platform.lastTask.open()
-  expect(second.platform.lastTask.frames()[0]).toEqual({ type: 'hello', v: 1, sid: 'S9', ack: 3, token: 'T' })
+  expect(second.platform.lastTask.frames()[0]).toEqual({ type: 'hello', v: 1, sid: 'S9', ack: 3, token: 'T', max: 65536 })
   const delivered: number[] = []
   second.engine.on('push', (message) => delivered.push(message.seq))
   second.platform.lastTask.receive({ type: 'welcome', v: 1, sid: 'S9', resumed: true, hb: 20_000 })

@@ -1,5 +1,5 @@
 import { FakePlatform, createFakeEngine, flushMicrotasks } from '../../helpers/fake-platform'
-import type { SocketError } from '../../../src/socket/errors'
+import type { SocketError } from '../../../src/socket/core/errors'
 
 beforeEach(() => jest.useFakeTimers())
 afterEach(() => jest.useRealTimers())
@@ -15,7 +15,7 @@ test('garbage is counted and reported, and the engine carries on', async () => {
   for (const junk of ['not json', '[]', '{"type":7}', '{"type":"res","ok":true}', '{"type":"brand-new"}', new ArrayBuffer(4)]) {
     expect(() => task.receive(junk)).not.toThrow()
   }
-  expect(state().counters.badFrames).toBe(6)
+  expect(engine.counters().badFrames).toBe(6)
   expect(errors).toEqual(['bad_frame', 'bad_frame', 'bad_frame', 'bad_frame', 'unknown_frame_type', 'bad_frame'])
   expect(state().lastError?.code).toBe('bad_frame')
   task.receive({ type: 'res', id, ok: true, result: 1 })
@@ -25,18 +25,56 @@ test('garbage is counted and reported, and the engine carries on', async () => {
   engine.destroy()
 })
 
-test('a frame over maxFrameBytes: counted, reported, close 4413 and reconnect with backoff', async () => {
+test('a push over maxFrameBytes costs only itself: skipped with its seq kept, reported, no close', async () => {
+  const { engine, platform, state, openCurrent } = createFakeEngine({ maxFrameBytes: 1000 })
+  const errors: string[] = []
+  const delivered: number[] = []
+  engine.on('error', (error) => errors.push(error.code))
+  engine.on('push', (push) => delivered.push(push.seq))
+  engine.connect()
+  const task = await openCurrent()
+  task.receive({ type: 'push', seq: 1, topic: 't', data: '订'.repeat(400) })
+  task.receive({ type: 'push', seq: 2, topic: 't', data: 'small' })
+  expect(errors).toEqual(['frame_too_large'])
+  expect(engine.counters().badFrames).toBe(1)
+  expect(delivered).toEqual([2])
+  expect(state()).toMatchObject({ lastSeq: 2, status: 'open' })
+  expect(task.closeCalls).toEqual([])
+  expect(platform.tasks).toHaveLength(1)
+  engine.destroy()
+})
+
+test('an answer over maxFrameBytes fails its request with too_large; it is never re-sent, and the next one is answered', async () => {
+  const { engine, platform, state, openCurrent } = createFakeEngine({ maxFrameBytes: 1000 })
+  engine.connect()
+  const task = await openCurrent()
+  const big = engine.request('list')
+  const id = task.framesOfType('req')[0].id as string
+  task.receive({ type: 'res', id, ok: true, result: 'x'.repeat(5000) })
+  await expect(big).rejects.toMatchObject({ code: 'too_large', requestId: id })
+  expect(state().queue).toEqual([])
+  const next = engine.request('echo', 1)
+  task.receive({ type: 'res', id: task.framesOfType('req')[1].id, ok: true, result: 1 })
+  await expect(next).resolves.toBe(1)
+  // No reconnect, and a reconnect later re-sends nothing of it.
+  expect(task.closeCalls).toEqual([])
+  task.serverClose(1001)
+  jest.advanceTimersByTime(1000)
+  const again = await openCurrent({ resumed: true })
+  expect(again.framesOfType('req')).toEqual([])
+  expect(platform.tasks).toHaveLength(2)
+  engine.destroy()
+})
+
+test('an unidentified frame over maxFrameBytes is dropped and reported, nothing else', async () => {
   const { engine, platform, state, openCurrent } = createFakeEngine({ maxFrameBytes: 1000 })
   const errors: string[] = []
   engine.on('error', (error) => errors.push(error.code))
   engine.connect()
   const task = await openCurrent()
-  task.receive({ type: 'push', seq: 1, topic: 't', data: '订'.repeat(400) })
+  task.receive('z'.repeat(5000))
   expect(errors).toEqual(['frame_too_large'])
-  expect(state().counters.badFrames).toBe(1)
-  expect(state().lastSeq).toBe(0)
-  expect(task.closeCalls[0]?.code).toBe(4413)
-  expect(state().nextRetryAt! - Date.now()).toBe(250)
+  expect(state().status).toBe('open')
   expect(platform.tasks).toHaveLength(1)
   engine.destroy()
 })
@@ -66,7 +104,7 @@ test('a throwing listener is reported and does not stop delivery to the others',
 
 test('an error listener that throws goes to console.error, not into the engine', async () => {
   const spy = jest.spyOn(console, 'error').mockImplementation(() => undefined)
-  const { engine, platform, state, openCurrent } = createFakeEngine()
+  const { engine, platform, openCurrent } = createFakeEngine()
   engine.on('error', () => {
     throw new Error('error listener bug')
   })
@@ -74,7 +112,7 @@ test('an error listener that throws goes to console.error, not into the engine',
   await openCurrent()
   expect(() => platform.lastTask.receive('junk')).not.toThrow()
   expect(spy).toHaveBeenCalledTimes(1)
-  expect(state().counters.badFrames).toBe(1)
+  expect(engine.counters().badFrames).toBe(1)
   spy.mockRestore()
   engine.destroy()
 })
@@ -83,16 +121,16 @@ test('storage failures are counted and reported, never fatal', async () => {
   const platform = new FakePlatform()
   platform.storageFailures.get = true
   platform.storageFailures.set = true
-  const { engine, state, openCurrent } = createFakeEngine({}, platform)
+  const { engine, openCurrent } = createFakeEngine({}, platform)
   const errors: string[] = []
   engine.on('error', (error) => errors.push(error.code))
   // reads at creation (outbox, session, id prefix) and the id prefix write already failed
-  expect(state().counters.storageErrors).toBe(4)
+  expect(engine.counters().storageErrors).toBe(4)
   engine.connect()
   const task = await openCurrent()
   const pending = engine.request('echo', 'x')
   await flushMicrotasks()
-  expect(state().counters.storageErrors).toBe(6) // outbox and session saves
+  expect(engine.counters().storageErrors).toBe(6) // outbox and session saves
   expect(errors).toEqual(['storage_failed', 'storage_failed'])
   task.receive({ type: 'res', id: task.framesOfType('req')[0].id, ok: true, result: 'x' })
   await expect(pending).resolves.toBe('x')
@@ -105,7 +143,7 @@ test('corrupt stored values are reported and ignored', () => {
   platform.storage.set('rsock:session', '"nope"')
   const { engine, state } = createFakeEngine({}, platform)
   expect(state()).toMatchObject({ queue: [], sessionId: null, lastSeq: 0 })
-  expect(state().counters.storageErrors).toBe(2)
+  expect(engine.counters().storageErrors).toBe(2)
   expect(state().lastError?.code).toBe('storage_corrupt')
   engine.destroy()
 })

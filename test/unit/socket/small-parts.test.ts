@@ -1,7 +1,5 @@
-import { ListenerSet } from '../../../src/socket/listeners'
-import { PushSequencer } from '../../../src/socket/push-sequencer'
-import { PendingRequests } from '../../../src/socket/requests'
-import { SocketError } from '../../../src/socket/errors'
+import { ListenerSet } from '../../../src/socket/core/listeners'
+import { PushSequencer } from '../../../src/socket/core/pushes'
 
 describe('ListenerSet', () => {
   test('a throwing listener is reported and the others still run', () => {
@@ -51,43 +49,5 @@ describe('PushSequencer', () => {
     sequencer.reset()
     expect(sequencer.lastSeq).toBe(0)
     expect(sequencer.classify(1)).toBe('deliver')
-  })
-})
-
-describe('PendingRequests', () => {
-  beforeEach(() => jest.useFakeTimers())
-  afterEach(() => jest.useRealTimers())
-
-  test('settles by id and times out with code timeout', async () => {
-    const requests = new PendingRequests()
-    const onTimeout = jest.fn()
-    const a = requests.wait('a', 'm', 1000, onTimeout)
-    const b = requests.wait('b', 'm', 1000, onTimeout)
-    expect(requests.settle('b', { ok: false, error: new SocketError('nope', 'no') })).toBe(true)
-    expect(requests.settle('b', { ok: true, result: 1 })).toBe(false)
-    await expect(b).rejects.toMatchObject({ code: 'nope' })
-    jest.advanceTimersByTime(1000)
-    await expect(a).rejects.toMatchObject({ code: 'timeout', requestId: 'a' })
-    expect(onTimeout).toHaveBeenCalledWith('a')
-    expect(requests.size).toBe(0)
-  })
-
-  test('firstWaiting is FIFO per method and honours eligibility', () => {
-    const requests = new PendingRequests()
-    void requests.wait('a', 'x', 1000, () => undefined).catch(() => undefined)
-    void requests.wait('b', 'y', 1000, () => undefined).catch(() => undefined)
-    void requests.wait('c', 'x', 1000, () => undefined).catch(() => undefined)
-    expect(requests.firstWaiting('x', () => true)).toBe('a')
-    expect(requests.firstWaiting('x', (id) => id !== 'a')).toBe('c')
-    expect(requests.firstWaiting('z', () => true)).toBeUndefined()
-    requests.rejectAll(new SocketError('destroyed', 'gone'))
-    expect(jest.getTimerCount()).toBe(0)
-  })
-
-  test('orphans are remembered once', () => {
-    const requests = new PendingRequests()
-    requests.markOrphan('a')
-    expect(requests.takeOrphan('a')).toBe(true)
-    expect(requests.takeOrphan('a')).toBe(false)
   })
 })

@@ -1,4 +1,5 @@
 import type { EngineTunables } from './constants'
+import type { SocketError } from './errors'
 import type { SocketTaskLike } from './platform'
 
 /**
@@ -23,7 +24,7 @@ export interface OutboxEntry {
   /** The exact text sent on the wire, the same on every re-send. */
   frame: string
   createdAt: number
-  /** How many times the frame was handed to a socket. */
+  /** How many times the frame was handed to a socket in this launch. */
   sends: number
 }
 
@@ -35,8 +36,9 @@ export interface PushMessage {
 }
 
 /**
- * The answer to a request that has no caller waiting: one queued with send(), or one restored
- * from storage after a relaunch. Emitted as the engine's 'response' event.
+ * The answer to a request that has no caller waiting: one queued with send(), one restored
+ * from storage after a relaunch, or one whose request() timed out after it was sent.
+ * Emitted as the engine's 'response' event.
  */
 export interface ResponseMessage {
   id: string
@@ -46,7 +48,7 @@ export interface ResponseMessage {
   error?: { code: string; message: string }
 }
 
-/** Running totals since the engine was created. */
+/** Running totals since the engine was created (engine.counters()). */
 export interface SocketCounters {
   connectAttempts: number
   opens: number
@@ -56,19 +58,26 @@ export interface SocketCounters {
   duplicatePushes: number
   badFrames: number
   storageErrors: number
-  /** Responses nobody waits for any more (their request timed out) or for unknown ids. */
+  /** Answers that came after their request() timed out, or for ids nobody sent. */
   lateResponses: number
+}
+
+/** A failure as the store shows it. */
+export interface ErrorSummary {
+  code: string
+  message: string
 }
 
 /** The engine's public state, mirrored into a vanilla zustand store. */
 export interface SocketState {
+  /** The current SocketTask (connecting or open), or null. */
   task: SocketTaskLike | null
   readyState: ReadyState
   status: SocketStatus
-  /** The outbox; the pending count is queue.length. */
+  /** The outbox, oldest first; the pending count is queue.length. */
   queue: readonly OutboxEntry[]
   sessionId: string | null
-  /** The highest push seq delivered in this session. */
+  /** The highest push seq delivered in this session (0 in plain mode). */
   lastSeq: number
   /** Consecutive failed connections since the last one that stayed open minUptimeMs. */
   attempt: number
@@ -76,15 +85,17 @@ export interface SocketState {
   nextRetryAt: number | null
   networkConnected: boolean
   appVisible: boolean
-  lastError: { code: string; message: string } | null
-  counters: SocketCounters
+  lastError: ErrorSummary | null
+  /**
+   * Set while storage refuses writes (quota, a full phone): queued requests still go out, but
+   * would not survive the app being killed. Cleared once a write succeeds again.
+   */
+  storageError: ErrorSummary | null
 }
 
 /** How an engine is set up; every ENGINE_DEFAULTS key may be overridden too. */
 export interface EngineOptions extends Partial<EngineTunables> {
   url: string
-  /** 'v1' (PROTOCOL.md) or 'plain' (raw JSON routed by `method`). Default 'v1'. */
-  protocol?: 'v1' | 'plain'
   /** Sent as hello.token. */
   token?: string
   /** Asked once for a fresh token after a 4401 / `unauthorized`. */
@@ -96,3 +107,25 @@ export interface EngineOptions extends Partial<EngineTunables> {
   /** Default Date.now; must move with the timers. */
   now?: () => number
 }
+
+/** Options of request(). */
+export interface RequestOptions {
+  /** Default requestTimeoutMs. */
+  timeoutMs?: number
+}
+
+/** The events of an engine and their listeners. */
+export interface SocketEvents {
+  /** Every delivered push, once, in order (v1). */
+  push: (push: PushMessage) => void
+  /** welcome.resumed === false after asking to resume: everything held is stale. */
+  reset: () => void
+  /** Bad frames, storage failures, protocol errors, server error frames, throwing listeners. */
+  error: (error: SocketError) => void
+  /** Plain mode: every incoming JSON message. */
+  message: (message: unknown) => void
+  /** The answer to a request nobody awaits (see ResponseMessage). */
+  response: (response: ResponseMessage) => void
+}
+
+export type SocketEventName = keyof SocketEvents

@@ -30,7 +30,7 @@ export function initialSocketState(): SocketState {
     networkConnected: true,
     appVisible: true,
     lastError: null,
-    counters: zeroCounters(),
+    storageError: null,
   }
 }
 

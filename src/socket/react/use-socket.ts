@@ -1,28 +1,28 @@
 import { useCallback, useEffect, useRef } from 'react'
 import { useDidHide, useDidShow } from '@tarojs/taro'
 import { useStore } from 'zustand'
-import { getAppSocket } from './app-socket'
-import type { SocketEngine } from './engine'
-import { PageHandlerRouter, type PageMessageHandler } from './page-handler'
-import type { PushMessage, ReadyState, SocketState, SocketStatus } from './types'
+import type { SocketEngine } from '../core/socket-engine'
+import type { PushMessage, ReadyState, RequestOptions, SocketState, SocketStatus } from '../core/types'
+import { getAppSocket } from '../taro/app-socket'
+import { PageRouter, type PageMessageHandler } from './page-router'
 
-const routers = new WeakMap<SocketEngine, PageHandlerRouter>()
+const routers = new WeakMap<SocketEngine, PageRouter>()
 
 /** The page router of `engine`, created on first use. */
-export function pageRouterOf(engine: SocketEngine): PageHandlerRouter {
+export function pageRouterOf(engine: SocketEngine): PageRouter {
   let router = routers.get(engine)
   if (!router) {
-    router = new PageHandlerRouter(engine)
+    router = new PageRouter(engine)
     routers.set(engine, router)
   }
   return router
 }
 
 export interface UseSocketResult {
-  /** Queues a request without awaiting it; returns its id. Throws `outbox_full` or `too_large` at once. */
+  /** Queues a request without awaiting it; returns its id. Throws `invalid_argument`, `too_large` or `outbox_full` at once. */
   send: (method: string, params?: unknown) => string
-  /** Resolves with the server's result; rejects with a SocketError carrying the server's `code` or `timeout`. */
-  request: <T = unknown>(method: string, params?: unknown, options?: { timeoutMs?: number }) => Promise<T>
+  /** Resolves with the server's result; rejects with a SocketError carrying the server's `code`, `timeout` or `not_sent`. */
+  request: <T = unknown>(method: string, params?: unknown, options?: RequestOptions) => Promise<T>
   /** Listens to one push topic whatever page is shown; returns the unsubscribe function. */
   subscribe: (topic: string, listener: (data: unknown, push: PushMessage) => void) => () => void
   status: SocketStatus
@@ -32,9 +32,9 @@ export interface UseSocketResult {
 }
 
 /**
- * The page's view of the app's one socket. `onMessage` receives the pushes while this page is
- * shown: it is bound on the page's show and released on hide and unmount, and always calls the
- * latest closure, so a page never sees a stale state nor another page's traffic.
+ * The page's (or component's) view of the app's one socket. `onMessage` receives the pushes
+ * while its page is shown: it is bound on the page's show and released on hide and unmount,
+ * and always calls the latest closure. A page and its components may each have their own.
  * Function identities are stable for the app's lifetime.
  */
 export function useSocket(onMessage?: PageMessageHandler): UseSocketResult {
@@ -45,7 +45,7 @@ export function useSocket(onMessage?: PageMessageHandler): UseSocketResult {
 
   const latestHandler = useRef(onMessage)
   latestHandler.current = onMessage
-  // One identity per mounted page: the router only lets the current owner release.
+  // One identity per mounted hook: it binds and releases only itself.
   const owner = useRef<object>({}).current
   const wantsMessages = onMessage !== undefined
 
@@ -65,7 +65,7 @@ export function useSocket(onMessage?: PageMessageHandler): UseSocketResult {
 
   const send = useCallback((method: string, params?: unknown) => engine.send(method, params), [engine])
   const request = useCallback(
-    <T = unknown>(method: string, params?: unknown, options?: { timeoutMs?: number }) => engine.request<T>(method, params, options),
+    <T = unknown>(method: string, params?: unknown, options?: RequestOptions) => engine.request<T>(method, params, options),
     [engine],
   )
   const subscribe = useCallback(

@@ -1,10 +1,10 @@
-/** Liveness of one open connection (PROTOCOL.md, "Heartbeat"). */
+/** Liveness of one open connection (PROTOCOL.md, "Heartbeat"; plain mode's keepalive). */
 
 export interface HeartbeatOptions {
-  /** Ping interval: welcome.hb. */
+  /** Ping interval: welcome.hb (plain mode: the keepalive interval). */
   intervalMs: number
-  /** Silence after which the connection is dead: hb + heartbeatGraceMs. */
-  timeoutMs: number
+  /** Silence after which the connection is dead (hb + heartbeatGraceMs); null: silence is never death. */
+  timeoutMs: number | null
   now: () => number
   sendPing: () => void
   /** Called once, after which the heartbeat is stopped. */
@@ -24,27 +24,28 @@ export interface Heartbeat {
  * every frame, so a busy connection costs one timer per timeout period, not per frame.
  */
 export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
+  const { timeoutMs } = options
   let lastFrameAt = options.now()
   let stopped = false
   const pingTimer = setInterval(options.sendPing, options.intervalMs)
-  let checkTimer = setTimeout(check, options.timeoutMs)
+  let checkTimer = timeoutMs === null ? null : setTimeout(check, timeoutMs)
 
   function check(): void {
-    if (stopped) return
+    if (stopped || timeoutMs === null) return
     const silentMs = options.now() - lastFrameAt
-    if (silentMs >= options.timeoutMs) {
+    if (silentMs >= timeoutMs) {
       stop()
       options.onTimeout()
       return
     }
-    checkTimer = setTimeout(check, options.timeoutMs - silentMs)
+    checkTimer = setTimeout(check, timeoutMs - silentMs)
   }
 
   function stop(): void {
     if (stopped) return
     stopped = true
     clearInterval(pingTimer)
-    clearTimeout(checkTimer)
+    if (checkTimer !== null) clearTimeout(checkTimer)
   }
 
   return {

@@ -1,5 +1,5 @@
 import Taro from '@tarojs/taro'
-import type { SocketPlatform, SocketTaskLike } from './platform'
+import type { SocketPlatform, SocketTaskLike } from '../core/platform'
 
 /**
  * The engine's host on weapp and H5: sockets, storage and network signals from Taro.
@@ -9,8 +9,8 @@ export function createTaroPlatform(): SocketPlatform {
   return {
     async connectSocket({ url }) {
       // Taro resolves once WeChat accepted the call; the engine attaches handlers at once.
-      const task = await Taro.connectSocket({ url })
-      return task as unknown as SocketTaskLike
+      const task = (await Taro.connectSocket({ url })) as unknown as SocketTaskLike & { ws?: unknown }
+      return process.env.TARO_ENV === 'h5' && isBrowserSocket(task.ws) ? withCloseCodes(task, task.ws) : task
     },
     getStorage(key) {
       // getStorageSync answers '' for a missing key.
@@ -25,6 +25,40 @@ export function createTaroPlatform(): SocketPlatform {
     },
     getNetworkConnected: isNetworkConnected,
     onNetworkChange: listenToNetwork,
+  }
+}
+
+function isBrowserSocket(value: unknown): value is WebSocket {
+  return typeof WebSocket !== 'undefined' && value instanceof WebSocket
+}
+
+/**
+ * Taro's H5 SocketTask loses close codes both ways: its close() calls `ws.close()` without the
+ * code (the server sees 1005 for 4409, 4000, 1000), and its onClose reports 1006 for every
+ * close the client did not start. The native WebSocket inside it has both; Taro's own calls are
+ * still made so that its count of open sockets (at most 5) stays right.
+ */
+function withCloseCodes(task: SocketTaskLike, ws: WebSocket): SocketTaskLike {
+  return {
+    get readyState() {
+      return ws.readyState
+    },
+    send: (options) => task.send(options),
+    close(options) {
+      try {
+        ws.close(options.code, options.reason)
+      } catch {
+        // Browsers accept only 1000 and 3000–4999 from a page: then Taro's plain close it is.
+      }
+      task.close(options)
+    },
+    onOpen: (listener) => task.onOpen(listener),
+    onMessage: (listener) => task.onMessage(listener),
+    onError: (listener) => task.onError(listener),
+    onClose(listener) {
+      task.onClose(() => undefined)
+      ws.addEventListener('close', (event) => listener({ code: event.code, reason: event.reason }))
+    },
   }
 }
 
@@ -45,8 +79,8 @@ async function isNetworkConnected(): Promise<boolean> {
 function listenToNetwork(listener: (connected: boolean) => void): () => void {
   if (process.env.TARO_ENV === 'h5') {
     // Browsers announce connectivity through online/offline, which Taro's H5 layer does not use.
-    const online = () => listener(true)
-    const offline = () => listener(false)
+    const online = (): void => listener(true)
+    const offline = (): void => listener(false)
     window.addEventListener('online', online)
     window.addEventListener('offline', offline)
     return () => {
@@ -54,7 +88,7 @@ function listenToNetwork(listener: (connected: boolean) => void): () => void {
       window.removeEventListener('offline', offline)
     }
   }
-  const onChange = (result: { isConnected: boolean }) => listener(result.isConnected)
+  const onChange = (result: { isConnected: boolean }): void => listener(result.isConnected)
   Taro.onNetworkStatusChange(onChange)
   return () => Taro.offNetworkStatusChange(onChange)
 }

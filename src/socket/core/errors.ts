@@ -4,13 +4,18 @@
  * `already_confirmed`, `unauthorized`, `rate_limited`.
  */
 export type EngineErrorCode =
-  /** send()/request(): the outbox holds outboxLimit entries already; nothing was queued. */
+  /** send()/request(): the outbox holds outboxLimit entries or outboxBytes already; nothing was queued. */
   | 'outbox_full'
-  /** send()/request(): the frame is over maxFrameBytes; or the server refused it with 1009. */
+  /**
+   * send()/request(): the frame is over the limit (ours, or the server's welcome.max); or an
+   * answer to it was over our limit, or the server refused it (1009). Never re-sent.
+   */
   | 'too_large'
-  /** request(): no answer within its deadline. */
+  /** request(): sent, but no answer within its deadline. It may still take effect: it stays queued until answered. */
   | 'timeout'
-  /** send()/request(): the method is not a non-empty string or params cannot be JSON. */
+  /** request(): never left the device within its deadline; it was dropped and will not take effect. */
+  | 'not_sent'
+  /** send()/request(): the method is not a string of 1..64 characters, or params cannot be JSON. */
   | 'invalid_argument'
   /** request() pending when destroy() was called, or any call after it. */
   | 'destroyed'
@@ -18,11 +23,11 @@ export type EngineErrorCode =
   | 'bad_frame'
   /** An incoming frame of a type this client does not know (a newer server). */
   | 'unknown_frame_type'
-  /** An incoming frame over maxFrameBytes: the connection is closed with 4413. */
+  /** An incoming frame over maxFrameBytes (or a push the server could not fit): what it carried is lost. */
   | 'frame_too_large'
   /** A valid frame at the wrong moment, e.g. a push before welcome, or a seq gap. */
   | 'protocol'
-  /** The platform's storage threw. */
+  /** The platform's storage threw (e.g. WeChat's 1 MB per key, 10 MB in all): queued requests are not durable. */
   | 'storage_failed'
   /** A stored value could not be read back; it is ignored. */
   | 'storage_corrupt'

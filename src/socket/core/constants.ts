@@ -2,7 +2,7 @@ import { SocketError } from './errors'
 
 /**
  * Every tunable of the engine in one place, units in the names. Each key can be overridden
- * per engine through EngineOptions. Defaults follow /work/shared/PROTOCOL.md v1.
+ * per engine through EngineOptions. Defaults follow PROTOCOL.md v1.
  */
 export const ENGINE_DEFAULTS = {
   /** Backoff base: the first retry after a failure waits random(0, backoffBaseMs). */
@@ -11,13 +11,17 @@ export const ENGINE_DEFAULTS = {
   backoffCapMs: 10_000,
   /** A connection that stayed open this long resets the attempt count. */
   minUptimeMs: 5_000,
-  /** An attempt not open (v1: no welcome) within this long counts as failed. */
+  /** An attempt not open (v1: no welcome) within this long counts as failed, and its socket is abandoned. */
   connectTimeoutMs: 10_000,
   /** Default deadline of request(). */
   requestTimeoutMs: 15_000,
   /** Most requests the outbox holds; a send beyond it fails at once. */
   outboxLimit: 500,
-  /** Largest frame sent or accepted, in UTF-8 bytes. */
+  /** Most bytes of queued requests, as stored; a send beyond it fails at once. Fits WeChat's 10 MB. */
+  outboxBytes: 1024 * 1024,
+  /** Most bytes one storage key holds: the outbox is stored in segments of this size (WeChat: 1 MB a key). */
+  storageSegmentBytes: 256 * 1024,
+  /** Largest frame sent or accepted, in UTF-8 bytes (sent as hello.max). */
   maxFrameBytes: 65_536,
   /** Hidden at least this long: the socket is not trusted on show. */
   suspendThresholdMs: 5_000,
@@ -31,6 +35,15 @@ export const ENGINE_DEFAULTS = {
   rateLimitedDelayMs: 10_000,
   /** Ping interval until a welcome says otherwise. */
   defaultHeartbeatMs: 20_000,
+  /** welcome.hb is clamped to this range: a tiny one would be a ping storm, a huge one overflows timers. */
+  minHeartbeatMs: 100,
+  maxHeartbeatMs: 300_000,
+  /**
+   * Storage writes are batched: at most one per this interval, whatever the message rate
+   * (each is a synchronous bridge call on a phone). Everything waiting is written at once when
+   * the app hides or the engine closes: WeChat hides an app before it can kill it.
+   */
+  persistIntervalMs: 250,
 } as const
 
 /** The overridable numbers of the engine, as plain numbers. */
@@ -56,12 +69,16 @@ export function resolveTunables(options: Partial<Record<keyof EngineTunables, un
 /** Storage keys start with this unless EngineOptions.storageKeyPrefix says otherwise. */
 export const DEFAULT_STORAGE_KEY_PREFIX = 'rsock:'
 
+/** The longest method name the protocol allows. */
+export const METHOD_MAX_LENGTH = 64
+
 /** The close codes of PROTOCOL.md's table, by name. */
 export const CLOSE_CODES = {
   normal: 1000,
   goingAway: 1001,
   abnormal: 1006,
   tooLarge: 1009,
+  internalError: 1011,
   heartbeatTimeout: 4000,
   idle: 4002,
   badRequest: 4400,

@@ -1,17 +1,9 @@
 import { SocketError, describeError } from './errors'
 import { ListenerSet } from './listeners'
-import type { PushMessage, ResponseMessage } from './types'
+import type { PushMessage, SocketEventName, SocketEvents } from './types'
 
-/** The engine's event names and their listeners. */
-export interface EngineEventMap {
-  push: (push: PushMessage) => void
-  reset: () => void
-  error: (error: SocketError) => void
-  message: (message: unknown) => void
-  response: (response: ResponseMessage) => void
-}
-
-export type EngineEventName = keyof EngineEventMap
+type EngineEventMap = SocketEvents
+type EngineEventName = SocketEventName
 
 /**
  * The listeners of one engine: events and topic subscribers. A listener that throws is

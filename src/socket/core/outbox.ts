@@ -1,0 +1,151 @@
+import { SocketError } from './errors'
+import { utf8ByteLength } from './protocol'
+import type { OutboxEntry } from './types'
+
+/** A request as it is stored: enough to encode its frame again, in either mode. */
+export interface StoredRequest {
+  id: string
+  method: string
+  params?: unknown
+  createdAt: number
+}
+
+interface Queued {
+  entry: OutboxEntry
+  /** The stored JSON text and its UTF-8 size (what the byte budget counts). */
+  text: string
+  bytes: number
+  /** UTF-8 size of the frame on the wire. */
+  frameBytes: number
+  /** The connection it was last written to, 0 when never. */
+  sentOn: number
+}
+
+export interface OutboxLimits {
+  count: number
+  bytes: number
+  /** No single request may be larger than one storage segment. */
+  entryBytes: number
+}
+
+/**
+ * The requests without an answer yet, in the order they were queued, with their stored form.
+ * Bounded in count and in stored bytes: adding beyond either throws and drops nothing.
+ */
+export class Outbox {
+  private readonly queued = new Map<string, Queued>()
+  private storedBytes = 0
+  private snapshot: readonly OutboxEntry[] | null = []
+
+  constructor(private readonly limits: OutboxLimits) {}
+
+  get size(): number {
+    return this.queued.size
+  }
+
+  /** UTF-8 bytes of the stored requests. */
+  get bytes(): number {
+    return this.storedBytes
+  }
+
+  has(id: string): boolean {
+    return this.queued.has(id)
+  }
+
+  get(id: string): OutboxEntry | undefined {
+    return this.queued.get(id)?.entry
+  }
+
+  /** The stored text of a request (for the storage segments). */
+  textOf(id: string): string | undefined {
+    return this.queued.get(id)?.text
+  }
+
+  /**
+   * Appends a request. Throws SocketError 'outbox_full' when the count or byte budget would be
+   * exceeded, 'too_large' when one request alone cannot be stored.
+   */
+  add(entry: OutboxEntry, frameBytes: number): void {
+    const stored = toStored(entry)
+    const text = JSON.stringify(stored)
+    const bytes = utf8ByteLength(text)
+    if (bytes > this.limits.entryBytes) {
+      throw new SocketError('too_large', `${entry.method} would take ${bytes} bytes of storage; one request may take ${this.limits.entryBytes}`, { requestId: entry.id })
+    }
+    if (this.queued.size >= this.limits.count) {
+      throw new SocketError('outbox_full', `the outbox already holds ${this.limits.count} unanswered requests`, { requestId: entry.id })
+    }
+    if (this.storedBytes + bytes > this.limits.bytes) {
+      throw new SocketError(
+        'outbox_full',
+        `the outbox holds ${this.storedBytes} bytes of unanswered requests; ${entry.method} (${bytes} bytes) would pass its ${this.limits.bytes}-byte budget`,
+        { requestId: entry.id },
+      )
+    }
+    this.put(entry, text, bytes, frameBytes)
+  }
+
+  /** Puts back requests loaded from storage, in order, even beyond the limits (nothing is dropped). */
+  restore(entry: OutboxEntry, frameBytes: number): void {
+    if (this.queued.has(entry.id)) return
+    const text = JSON.stringify(toStored(entry))
+    this.put(entry, text, utf8ByteLength(text), frameBytes)
+  }
+
+  /** Removes and returns the entry, or undefined. */
+  remove(id: string): OutboxEntry | undefined {
+    const queued = this.queued.get(id)
+    if (!queued) return undefined
+    this.queued.delete(id)
+    this.storedBytes -= queued.bytes
+    this.snapshot = null
+    return queued.entry
+  }
+
+  /** Notes a send of the entry on connection `conn`. */
+  markSent(id: string, conn: number): void {
+    const queued = this.queued.get(id)
+    if (!queued) return
+    queued.entry = { ...queued.entry, sends: queued.entry.sends + 1 }
+    queued.sentOn = conn
+    this.snapshot = null
+  }
+
+  /** The unanswered request with the largest frame written to `conn` (the earliest of equals), for a 1009. */
+  largestSentOn(conn: number): { id: string; frameBytes: number } | null {
+    let worst: Queued | null = null
+    for (const queued of this.queued.values()) {
+      if (queued.sentOn === conn && (!worst || queued.frameBytes > worst.frameBytes)) worst = queued
+    }
+    return worst && { id: worst.entry.id, frameBytes: worst.frameBytes }
+  }
+
+  /** Ids of entries whose frame is over `limitBytes` (a smaller welcome.max than ours). */
+  idsOver(limitBytes: number): string[] {
+    const ids: string[] = []
+    for (const queued of this.queued.values()) if (queued.frameBytes > limitBytes) ids.push(queued.entry.id)
+    return ids
+  }
+
+  /** The entries in order, as an immutable array reused until the next change. */
+  entries(): readonly OutboxEntry[] {
+    if (!this.snapshot) {
+      const list: OutboxEntry[] = []
+      for (const queued of this.queued.values()) list.push(queued.entry)
+      this.snapshot = Object.freeze(list)
+    }
+    return this.snapshot
+  }
+
+  private put(entry: OutboxEntry, text: string, bytes: number, frameBytes: number): void {
+    this.queued.set(entry.id, { entry, text, bytes, frameBytes, sentOn: 0 })
+    this.storedBytes += bytes
+    this.snapshot = null
+  }
+}
+
+function toStored(entry: OutboxEntry): StoredRequest {
+  const stored: StoredRequest = { id: entry.id, method: entry.method, createdAt: entry.createdAt }
+  if (entry.params !== undefined) stored.params = entry.params
+  return stored
+}

@@ -1,0 +1,367 @@
+/**
+ * The engine's durable state in the platform's key-value storage: the outbox in segments, the
+ * session (sid, last seq) and, through read/write, the request-id prefix.
+ *
+ * WeChat refuses a value over 1 MB and more than 10 MB in all, and each write is a synchronous
+ * bridge call that costs milliseconds on a phone. So the outbox is stored in segments of at
+ * most `segmentBytes` (only the segments that changed are written), and writes are batched: at
+ * most one flush per `intervalMs` whatever the message rate, with a new request written at the
+ * end of its tick when no flush happened lately. `flush()` writes everything at once; the
+ * engine calls it when the app hides (WeChat hides an app before it can kill it) and on close.
+ */
+import { SocketError, describeError } from './errors'
+import type { StoredRequest } from './outbox'
+import type { SocketPlatform } from './platform'
+import { isPlainObject, utf8ByteLength } from './protocol'
+
+/** The storage keys of one engine, all under its prefix. */
+export function storageKeys(prefix: string): { outbox: string; session: string; idPrefix: string; segment: (n: number) => string } {
+  return {
+    outbox: `${prefix}outbox`,
+    session: `${prefix}session`,
+    idPrefix: `${prefix}id-prefix`,
+    segment: (n) => `${prefix}outbox.${n}`,
+  }
+}
+
+/** What survives an app restart besides the outbox. */
+export interface StoredSession {
+  sid: string
+  lastSeq: number
+}
+
+export interface PersistenceOptions {
+  intervalMs: number
+  segmentBytes: number
+  now: () => number
+}
+
+export interface PersistenceHooks {
+  report(error: SocketError): void
+  /** Storage started failing (the error) or works again (null). */
+  health(failure: SocketError | null): void
+}
+
+/** Writes that can wait (answered requests, session progress) wait at most this long. */
+export const LAZY_SAVE_MS = 1_000
+/** After a failed write, everything still dirty is tried again this much later. */
+const RETRY_AFTER_FAILURE_MS = 5_000
+const MANIFEST_VERSION = 2
+
+interface Segment {
+  texts: Map<string, string>
+  bytes: number
+}
+
+export class Persistence {
+  readonly keys: ReturnType<typeof storageKeys>
+  private readonly segments = new Map<number, Segment>()
+  private readonly segmentOf = new Map<string, number>()
+  private readonly dirtySegments = new Set<number>()
+  /** Segments that exist in storage, and those of them no longer needed (removed once the manifest stops naming them). */
+  private readonly written = new Set<number>()
+  private readonly unnamed = new Set<number>()
+  private manifestDirty = false
+  private nextSegment = 0
+  private readSession: (() => StoredSession | null) | null = null
+  private lastFlushAt = -Infinity
+  private dueAt: number | null = null
+  private timer: ReturnType<typeof setTimeout> | null = null
+  private microtaskQueued = false
+  private failing: SocketError | null = null
+
+  constructor(
+    private readonly platform: SocketPlatform,
+    prefix: string,
+    private readonly options: PersistenceOptions,
+    private readonly hooks: PersistenceHooks,
+  ) {
+    this.keys = storageKeys(prefix)
+  }
+
+  // ---- loading ------------------------------------------------------------------------------
+
+  /** The stored requests, oldest first; [] when none or unreadable (reported). */
+  loadOutbox(): StoredRequest[] {
+    const value = this.readJson(this.keys.outbox)
+    if (value === undefined) return []
+    if (Array.isArray(value)) return this.loadLegacy(value)
+    if (!isPlainObject(value) || value.v !== MANIFEST_VERSION || !Array.isArray(value.segments)) {
+      this.corrupt(this.keys.outbox, 'not an outbox manifest')
+      return []
+    }
+    const requests: StoredRequest[] = []
+    for (const n of value.segments) {
+      if (!Number.isSafeInteger(n) || (n as number) < 0) continue
+      const segment = n as number
+      const items = this.readJson(this.keys.segment(segment))
+      if (!Array.isArray(items)) {
+        if (items !== undefined) this.corrupt(this.keys.segment(segment), 'not an array')
+        continue
+      }
+      for (const item of items) {
+        if (!isStoredRequest(item)) {
+          this.corrupt(this.keys.segment(segment), 'an entry without id, method or createdAt')
+          continue
+        }
+        requests.push(item)
+        this.track(item.id, JSON.stringify(item), segment)
+      }
+      this.written.add(segment)
+      this.nextSegment = Math.max(this.nextSegment, segment + 1)
+    }
+    return requests
+  }
+
+  /** The stored session, or null when none or unreadable. */
+  loadSession(): StoredSession | null {
+    const value = this.readJson(this.keys.session)
+    if (value === undefined) return null
+    if (!isPlainObject(value) || typeof value.sid !== 'string' || !Number.isSafeInteger(value.lastSeq) || (value.lastSeq as number) < 0) {
+      this.corrupt(this.keys.session, 'not a { sid, lastSeq } object')
+      return null
+    }
+    return { sid: value.sid, lastSeq: value.lastSeq as number }
+  }
+
+  /** Reads a raw string; null when absent or when storage threw (reported). */
+  read(key: string): string | null {
+    try {
+      return this.platform.getStorage(key)
+    } catch (error) {
+      this.failed('read', key, error)
+      return null
+    }
+  }
+
+  /** Writes a raw string now; false when storage threw (reported). */
+  write(key: string, value: string): boolean {
+    try {
+      this.platform.setStorage(key, value)
+      return true
+    } catch (error) {
+      this.failed('write', key, error)
+      return false
+    }
+  }
+
+  // ---- changes ------------------------------------------------------------------------------
+
+  /** A request was queued: written at the end of this tick, or with the next batched flush. */
+  requestAdded(id: string, text: string): void {
+    let segment = this.nextSegment - 1
+    const last = this.segments.get(segment)
+    if (!last || last.bytes + utf8ByteLength(text) + 1 > this.options.segmentBytes) segment = this.nextSegment++
+    this.track(id, text, segment)
+    this.dirtySegments.add(segment)
+    this.schedule(0)
+  }
+
+  /** A request was answered or dropped: written within LAZY_SAVE_MS (losing it only re-sends a request the server answers from memory). */
+  requestRemoved(id: string): void {
+    const segment = this.segmentOf.get(id)
+    if (segment === undefined) return
+    this.segmentOf.delete(id)
+    const held = this.segments.get(segment)
+    const text = held?.texts.get(id)
+    if (held && text !== undefined) {
+      held.texts.delete(id)
+      held.bytes -= utf8ByteLength(text) + 1
+    }
+    this.dirtySegments.add(segment)
+    this.schedule(LAZY_SAVE_MS)
+  }
+
+  /** The session changed; `read` is called when it is written (within LAZY_SAVE_MS); null removes it. */
+  sessionChanged(read: () => StoredSession | null): void {
+    this.readSession = read
+    this.schedule(LAZY_SAVE_MS)
+  }
+
+  /** True when the session has changes not yet written. */
+  get sessionDirty(): boolean {
+    return this.readSession !== null
+  }
+
+  /** Writes everything waiting, now. */
+  flush(): void {
+    this.cancelSchedule()
+    this.lastFlushAt = this.options.now()
+    let failure: SocketError | null = null
+    const note = (error: SocketError): void => {
+      failure ??= error
+    }
+    for (const segment of [...this.dirtySegments].sort((a, b) => a - b)) {
+      this.dirtySegments.delete(segment)
+      const held = this.segments.get(segment)
+      if (held && held.texts.size > 0) {
+        if (!this.writeNow(this.keys.segment(segment), `[${[...held.texts.values()].join(',')}]`, note)) {
+          this.dirtySegments.add(segment)
+        } else if (!this.written.has(segment)) {
+          this.written.add(segment)
+          this.manifestDirty = true
+        }
+        continue
+      }
+      this.segments.delete(segment)
+      if (this.written.has(segment)) {
+        this.unnamed.add(segment)
+        this.manifestDirty = true
+      }
+    }
+    if (this.manifestDirty) {
+      // Names only segments already written, so a reader never follows a name to nothing.
+      const named = [...this.written].filter((segment) => !this.unnamed.has(segment)).sort((a, b) => a - b)
+      const ok = named.length === 0
+        ? this.removeNow(this.keys.outbox, note)
+        : this.writeNow(this.keys.outbox, JSON.stringify({ v: MANIFEST_VERSION, segments: named }), note)
+      if (ok) this.manifestDirty = false
+    }
+    if (!this.manifestDirty) {
+      for (const segment of this.unnamed) {
+        if (!this.removeNow(this.keys.segment(segment), note)) continue
+        this.unnamed.delete(segment)
+        this.written.delete(segment)
+      }
+    }
+    const readSession = this.readSession
+    if (readSession) {
+      const session = readSession()
+      const ok = session === null ? this.removeNow(this.keys.session, note) : this.writeNow(this.keys.session, JSON.stringify(session), note)
+      if (ok) this.readSession = null
+    }
+    this.setHealth(failure)
+    if (failure) this.schedule(RETRY_AFTER_FAILURE_MS)
+  }
+
+  /** Stops the timers; what is dirty stays unwritten (call flush() first). */
+  dispose(): void {
+    this.cancelSchedule()
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private track(id: string, text: string, segment: number): void {
+    let held = this.segments.get(segment)
+    if (!held) {
+      held = { texts: new Map(), bytes: 0 }
+      this.segments.set(segment, held)
+    }
+    held.texts.set(id, text)
+    held.bytes += utf8ByteLength(text) + 1
+    this.segmentOf.set(id, segment)
+  }
+
+  /** Requests stored by the first engine (one array under the outbox key): moved into segments. */
+  private loadLegacy(items: unknown[]): StoredRequest[] {
+    const requests: StoredRequest[] = []
+    for (const item of items) {
+      const request = legacyRequest(item)
+      if (!request) {
+        this.corrupt(this.keys.outbox, 'an entry without id, method, frame or createdAt')
+        continue
+      }
+      requests.push(request)
+      this.requestAdded(request.id, JSON.stringify(request))
+    }
+    this.manifestDirty = true
+    return requests
+  }
+
+  /** Flushes when `waitMs` has passed, but never sooner than intervalMs after the last flush. */
+  private schedule(waitMs: number): void {
+    const now = this.options.now()
+    const due = Math.max(now + waitMs, this.lastFlushAt + this.options.intervalMs)
+    if (this.dueAt !== null && this.dueAt <= due) return
+    this.cancelSchedule()
+    this.dueAt = due
+    if (due <= now) {
+      // The end of this tick: a burst of sends is one write, and nothing is lost to a kill.
+      this.microtaskQueued = true
+      void Promise.resolve().then(() => {
+        if (!this.microtaskQueued) return
+        this.microtaskQueued = false
+        this.flush()
+      })
+      return
+    }
+    this.timer = setTimeout(() => {
+      this.timer = null
+      this.flush()
+    }, due - now)
+  }
+
+  private cancelSchedule(): void {
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+    this.microtaskQueued = false
+    this.dueAt = null
+  }
+
+  private setHealth(failure: SocketError | null): void {
+    if (failure === null && this.failing === null) return
+    if (failure !== null && this.failing !== null) return
+    this.failing = failure
+    this.hooks.health(failure)
+  }
+
+  private writeNow(key: string, value: string, note: (error: SocketError) => void): boolean {
+    try {
+      this.platform.setStorage(key, value)
+      return true
+    } catch (error) {
+      note(this.failed('write', key, error))
+      return false
+    }
+  }
+
+  private removeNow(key: string, note: (error: SocketError) => void): boolean {
+    try {
+      this.platform.removeStorage(key)
+      return true
+    } catch (error) {
+      note(this.failed('remove', key, error))
+      return false
+    }
+  }
+
+  private readJson(key: string): unknown {
+    const text = this.read(key)
+    if (text === null) return undefined
+    try {
+      return JSON.parse(text) as unknown
+    } catch {
+      this.corrupt(key, 'not JSON')
+      return undefined
+    }
+  }
+
+  private failed(operation: string, key: string, error: unknown): SocketError {
+    const failure = new SocketError('storage_failed', `storage ${operation} of "${key}" failed: ${describeError(error)}`, { cause: error })
+    this.hooks.report(failure)
+    return failure
+  }
+
+  private corrupt(key: string, why: string): void {
+    this.hooks.report(new SocketError('storage_corrupt', `stored "${key}" ignored: ${why}`))
+  }
+}
+
+function isStoredRequest(value: unknown): value is StoredRequest {
+  return isPlainObject(value) && typeof value.id === 'string' && value.id !== '' && typeof value.method === 'string' && typeof value.createdAt === 'number'
+}
+
+/** An entry of the first engine's outbox ({ id, method, frame, createdAt, sends }) as a StoredRequest. */
+function legacyRequest(value: unknown): StoredRequest | null {
+  if (!isPlainObject(value) || typeof value.id !== 'string' || value.id === '' || typeof value.method !== 'string') return null
+  if (typeof value.frame !== 'string' || typeof value.createdAt !== 'number') return null
+  const request: StoredRequest = { id: value.id, method: value.method, createdAt: value.createdAt }
+  let frame: unknown
+  try {
+    frame = JSON.parse(value.frame)
+  } catch {
+    return request
+  }
+  if (isPlainObject(frame) && frame.type === 'req' && frame.params !== undefined) request.params = frame.params
+  return request
+}
