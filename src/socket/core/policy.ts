@@ -299,8 +299,10 @@ export function step(model: LinkModel, event: LinkEvent, ctx: PolicyContext): St
     case 'token':
       if (!model.tokenPending) break
       next.tokenPending = false
+      // Only a link blocked on the token acts on the answer.
+      if (phase.kind !== 'blocked') break
       if (!event.ok) next.phase = { kind: 'stopped', reason: 'unauthorized' }
-      else if (phase.kind === 'blocked') attemptNow(next, effects, ctx)
+      else attemptNow(next, effects, ctx)
       break
   }
   return { model: next, effects }
