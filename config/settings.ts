@@ -3,6 +3,8 @@ export const BUILD_TIME_DEFAULTS = {
   TARO_APP_WS_URL: 'ws://127.0.0.1:8787/ws',
   TARO_APP_WS_TOKEN: 'dev-token',
   TARO_APP_WS_PROTOCOL: 'v1',
+  /** Plain mode only: send {"method":"ping"} this often (ms) and take a missing {"method":"pong"} as a dead link; '' = none. */
+  TARO_APP_WS_KEEPALIVE_MS: '',
 } as const
 
 type SettingName = keyof typeof BUILD_TIME_DEFAULTS
@@ -16,6 +18,10 @@ export function buildTimeSettings(env: Record<string, string | undefined>): Reco
   const protocol = env.TARO_APP_WS_PROTOCOL ?? BUILD_TIME_DEFAULTS.TARO_APP_WS_PROTOCOL
   if (protocol !== 'v1' && protocol !== 'plain') {
     throw new Error(`TARO_APP_WS_PROTOCOL must be "v1" or "plain", got "${protocol}"`)
+  }
+  const keepalive = env.TARO_APP_WS_KEEPALIVE_MS ?? ''
+  if (keepalive !== '' && !(/^\d+$/.test(keepalive) && Number(keepalive) >= 100)) {
+    throw new Error(`TARO_APP_WS_KEEPALIVE_MS must be a number of milliseconds ≥ 100, or empty, got "${keepalive}"`)
   }
   const constants: Record<string, string> = {}
   for (const name of names) {

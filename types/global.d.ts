@@ -19,5 +19,7 @@ declare namespace NodeJS {
     TARO_APP_WS_TOKEN?: string
     /** 'v1' (shared/PROTOCOL.md) or 'plain'. Default v1 */
     TARO_APP_WS_PROTOCOL?: 'v1' | 'plain' | string
+    /** Plain mode: keepalive interval in ms ({"method":"ping"}, answered by {"method":"pong"}). Default none */
+    TARO_APP_WS_KEEPALIVE_MS?: string
   }
 }

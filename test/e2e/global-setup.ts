@@ -29,19 +29,30 @@ export default async function globalSetup(): Promise<void> {
   const reuseDir = process.env.E2E_REUSE_BUILD
   const workDir = reuseDir ?? await mkdtemp(path.join(os.tmpdir(), 'e2e-h5-'))
   let build: H5Build
+  let plainBuild: H5Build
   try {
-    build = reuseDir
-      ? await readBuild(reuseDir)
-      : await buildH5({ workDir, wsPort: await getFreePort(), token: BUILD_TOKEN })
+    // One after the other: two builds at once would only fight over two cores.
+    build = reuseDir ? await readBuild(reuseDir) : await buildH5({ workDir, wsPort: await getFreePort(), token: BUILD_TOKEN })
+    plainBuild = reuseDir
+      ? await readBuild(reuseDir, 'plain')
+      : await buildH5({ workDir, wsPort: await getFreePort(), token: BUILD_TOKEN, protocol: 'plain' })
   } catch (error) {
     if (!reuseDir) await rm(workDir, { recursive: true, force: true })
     throw error
   }
   const site = await serveStatic(build.dir)
+  const plainSite = await serveStatic(plainBuild.dir)
   const stateDir = await mkdtemp(path.join(os.tmpdir(), 'e2e-run-'))
   const reportFile = path.join(stateDir, 'figures.jsonl')
-  publishRun({ appUrl: site.url, wsPort: build.wsPort, token: build.token, buildDir: build.dir, reportFile })
-  console.log(`\n[e2e] H5 build ${reuseDir ? `reused from ${reuseDir}` : `took ${build.builtMs} ms`}; served at ${site.url}, socket port ${build.wsPort}`)
+  publishRun({
+    appUrl: site.url,
+    wsPort: build.wsPort,
+    token: build.token,
+    buildDir: build.dir,
+    plain: { appUrl: plainSite.url, wsPort: plainBuild.wsPort },
+    reportFile,
+  })
+  console.log(`\n[e2e] H5 builds ${reuseDir ? `reused from ${reuseDir}` : `took ${build.builtMs} + ${plainBuild.builtMs} ms (v1, plain)`}; served at ${site.url} and ${plainSite.url}, socket ports ${build.wsPort} and ${plainBuild.wsPort}`)
 
   const keep = reuseDir !== undefined || process.env.E2E_KEEP_BUILD === '1'
   if (keep && !reuseDir) console.log(`[e2e] build kept: E2E_REUSE_BUILD=${workDir}`)
@@ -49,6 +60,7 @@ export default async function globalSetup(): Promise<void> {
     console.log(`\n${formatReport(reportFile)}`)
     await rm(stateDir, { recursive: true, force: true })
     await site.close()
+    await plainSite.close()
     if (!keep) await rm(workDir, { recursive: true, force: true })
   }
 }

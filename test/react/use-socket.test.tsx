@@ -82,6 +82,40 @@ describe('useSocket routes pushes to the shown page', () => {
     expect(log).toEqual(['b:notify:1'])
   })
 
+  it('delivers to every handler of the shown page: a badge in a component does not take the page\'s place', async () => {
+    const log: string[] = []
+    function Badge({ log: into }: { log: string[] }) {
+      useSocket((message) => {
+        if (message.kind === 'push') into.push(`badge:${message.seq}`)
+      })
+      return null
+    }
+    const view = render(
+      <TestPage name='index'>
+        <Page name='index' log={log} />
+        <Badge log={log} />
+      </TestPage>,
+    )
+    await connect()
+    await push(1)
+    // The badge unmounts on its own: only its binding goes.
+    view.rerender(<TestPage name='index'><Page name='index' log={log} /></TestPage>)
+    await push(2)
+    // Both back, then the page hides: neither receives.
+    view.rerender(
+      <TestPage name='index'>
+        <Page name='index' log={log} />
+        <Badge log={log} />
+      </TestPage>,
+    )
+    await push(3)
+    act(() => pageLifecycle.hide('index'))
+    await push(4)
+    act(() => pageLifecycle.show('index'))
+    await push(5)
+    expect(log).toEqual(['index:notify:1', 'badge:1', 'index:notify:2', 'index:notify:3', 'badge:3', 'index:notify:5', 'badge:5'])
+  })
+
   it('always calls the latest closure of the handler', async () => {
     const seen: string[] = []
     let setLabel: (label: string) => void = () => undefined

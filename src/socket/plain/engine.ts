@@ -72,6 +72,7 @@ class PlainEngine extends BaseEngine {
 
   protected opened(conn: number): void {
     this.link.ready(conn, this.liveness())
+    this.stats.opens++
     this.writeQueued(conn)
   }
 

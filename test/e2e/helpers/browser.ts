@@ -34,11 +34,12 @@ export interface AppBrowser {
 
 /**
  * Starts headless Chromium with an empty profile (so no outbox or session id from another
- * test), installs the socket probe, and opens `route` of the served build. Resolves once the
- * page has loaded; the app connects by itself from there.
+ * test), installs the socket probe, and opens `route` of the served build (the plain-mode one
+ * with `build: 'plain'`). Resolves once the page has loaded; the app connects by itself from there.
  */
-export async function openApp(route: string = DASHBOARD_ROUTE): Promise<AppBrowser> {
+export async function openApp(route: string = DASHBOARD_ROUTE, options: { build?: 'v1' | 'plain' } = {}): Promise<AppBrowser> {
   const run = readRun()
+  const appUrl = options.build === 'plain' ? run.plain.appUrl : run.appUrl
   const profileDir = await mkdtemp(path.join(os.tmpdir(), 'e2e-chromium-'))
   let context: BrowserContext
   try {
@@ -66,7 +67,7 @@ export async function openApp(route: string = DASHBOARD_ROUTE): Promise<AppBrows
     page.on('console', (message) => {
       if (message.type() === 'error') consoleErrors.push(message.text())
     })
-    await page.goto(`${run.appUrl}#${route}`)
+    await page.goto(`${appUrl}#${route}`)
     return { context, page, uncaughtErrors, consoleErrors, close }
   } catch (error) {
     await close()

@@ -12,6 +12,8 @@ export interface E2eRun {
   token: string
   /** The folder the H5 build was written to. */
   buildDir: string
+  /** The plain-mode build (TARO_APP_WS_PROTOCOL=plain), for a backend of the original kind. */
+  plain: { appUrl: string; wsPort: number }
   /** Where the tests append their measured figures (see timings.ts). */
   reportFile: string
 }
