@@ -209,3 +209,34 @@ test('a confirm left unanswered by a killed app is delivered once after relaunch
   expect(await readMetric(server.httpUrl, 'ws_requests_total', { method: 'order.confirm' })).toBe(1)
   expect(await readMetric(server.httpUrl, 'ws_requests_total', { method: 'order.confirm', outcome: 'ok' })).toBe(1)
 })
+
+test('a server holding 3,000 orders: open within seconds, totals of all, the newest 50, paging, one socket', async () => {
+  // The shared server steps aside for one of 3,000 orders on the same port (the build's).
+  await server.close()
+  const big = await startReferenceServer({ port: build.wsPort, token: build.token, dataDir: null, seedOrders: false })
+  try {
+    let fen = 0
+    for (let i = 0; i < 3000; i++) {
+      const order = { ...newOrder(`bulk${i}`), createdAt: 1_700_000_000_000 + i }
+      fen += Math.round(Number(order.amount) * 100)
+      big.push('notify', { order })
+    }
+    const startedAt = Date.now()
+    const h = await launch()
+    await h.waitForText('conn-status', 'open', OPEN_TIMEOUT_MS)
+    await h.waitForText('order-count', '3000')
+    summary.record('launchToOpenWith3000OrdersMs', Date.now() - startedAt)
+    expect(h.page().textOf('total')).toBe(`${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, '0')}`)
+    expect(renderedOrderIds(h.page())).toHaveLength(50)
+    h.page().tap('load-more')
+    await h.waitFor('the second page', () => renderedOrderIds(h.page()).length === 100)
+    expect(new Set(renderedOrderIds(h.page())).size).toBe(100)
+    // Ten quiet seconds: no reconnect loop, one socket throughout.
+    await h.advanceTime(10_000)
+    expect(h.page().textOf('conn-status')).toBe('open')
+    expect(h.sockets.connectCount).toBe(1)
+  } finally {
+    await big.close()
+    server = await startReferenceServer(serverOptions)
+  }
+})

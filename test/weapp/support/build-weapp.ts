@@ -30,16 +30,20 @@ export class WeappBuildError extends Error {
 }
 
 /**
- * Runs `taro build --type weapp` with `TARO_APP_WS_URL=ws://127.0.0.1:<wsPort>/ws` and
+ * Runs `taro build --type weapp` with `TARO_APP_WS_URL=ws://127.0.0.1:<wsPort>/ws` (plain mode:
+ * no path, like the original backend, and `keepaliveMs` as TARO_APP_WS_KEEPALIVE_MS) and
  * `TARO_OUTPUT_ROOT=<workDir>/dist`; resolves with where it went and how big it is.
  */
-export async function buildWeapp(options: { workDir: string; wsPort: number; token: string }): Promise<WeappBuild> {
+export async function buildWeapp(options: { workDir: string; wsPort: number; token: string; protocol?: 'v1' | 'plain'; keepaliveMs?: number }): Promise<WeappBuild> {
+  const protocol = options.protocol ?? 'v1'
   const distDir = path.join(options.workDir, 'dist')
-  const wsUrl = `ws://127.0.0.1:${options.wsPort}/ws`
+  const wsUrl = protocol === 'plain' ? `ws://127.0.0.1:${options.wsPort}` : `ws://127.0.0.1:${options.wsPort}/ws`
   const startedAt = Date.now()
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     TARO_APP_WS_URL: wsUrl,
+    TARO_APP_WS_PROTOCOL: protocol,
+    TARO_APP_WS_KEEPALIVE_MS: options.keepaliveMs === undefined ? '' : String(options.keepaliveMs),
     TARO_OUTPUT_ROOT: distDir,
     TARO_APP_WS_TOKEN: options.token,
     // jest runs with NODE_ENV=test; the build must be the production one WeChat gets.
