@@ -19,11 +19,12 @@ import { Mutex } from './lib/mutex'
 import { seededRandom } from './lib/random'
 import { formatCount } from './lib/stats'
 import { TcpProxy } from './lib/tcp-proxy'
-import { delay, waitUntil } from './lib/wait'
+import { delay, waitUntil, withTimeout } from './lib/wait'
 import { SoakClient } from './soak/clients'
 import { FaultInjector } from './soak/faults'
 import { SoakLedger, type SoakCounts } from './soak/ledger'
 import { fetchServerOrders } from './soak/server-orders'
+import { emptyPoisonTally, runPoisoner, runRawPoisoner, type PoisonTally } from './soak/poison'
 import { SOAK_SETTINGS, type SoakSettings } from './soak/settings'
 import { runPusher, runRequester } from './soak/workload'
 
@@ -96,6 +97,18 @@ async function main(): Promise<number> {
     log('all clients open; faults start')
 
     faults.start()
+    const poison = emptyPoisonTally()
+    let workloadDone = false
+    const poisoners = [
+      ...clients.map((client) =>
+        runPoisoner(() => client.engine, poison, () => workloadDone, {
+          maxFrameBytes: settings.engine.maxFrameBytes ?? 65_536,
+          everyMs: settings.poisonEveryMs,
+          random: seededRandom(seed + 100 + client.index),
+        }),
+      ),
+      runRawPoisoner(proxy.url('/ws'), SOCKET_TOKEN, poison, () => workloadDone, settings.poisonEveryMs * 4, seededRandom(seed + 99)),
+    ]
     const orders: string[] = []
     const perClient = Math.ceil(settings.requests / settings.clients)
     const requestsPerSecond = settings.requests / settings.runSeconds / settings.clients
@@ -129,10 +142,13 @@ async function main(): Promise<number> {
       ),
     ])
     if (sabotage) sabotageBooks(clients[0], ledger, runId)
+    workloadDone = true
     log('workload done; faults stop, draining')
     await faults.stop()
     // Sabotage leaves books that never balance: no point waiting long for them.
     const drained = await drain(ledger, clients, sabotage ? 10_000 : settings.drainMs)
+    await withTimeout(Promise.all(poisoners), 30_000, 'the poison outcomes').catch((error: unknown) => poison.unexpected.push(`poison outcomes missing: ${(error as Error).message}`))
+    const stuck = await stuckClients(clients)
 
     const serverOrders = await fetchServerOrders(server.wsUrl, SOCKET_TOKEN).catch((error: unknown) => {
       throw new Error(`reading the orders from the server failed: ${(error as Error).message}\n--- server output (tail) ---\n${server.output().slice(-3000)}`)
@@ -142,8 +158,8 @@ async function main(): Promise<number> {
     const counts = ledger.counts()
     // An answer the soak cannot match to any request it made is a wrong answer too.
     counts.wrongAnswers += clients.reduce((sum, client) => sum + client.unmatchedResponses, 0)
-    printReport(settings, seed, counts, ledger, clients, faults.tally, drained, (Date.now() - startedAt) / 1000)
-    const failed = Object.values(counts).some((value) => value > 0) || !drained
+    printReport(settings, seed, counts, ledger, clients, faults.tally, drained, (Date.now() - startedAt) / 1000, poison, stuck)
+    const failed = Object.values(counts).some((value) => value > 0) || !drained || poison.unexpected.length > 0 || stuck.length > 0
     exitCode = failed ? 1 : 0
     if (sabotage) log(failed ? 'sabotage detected, as it must be (exit 1)' : 'SABOTAGE NOT DETECTED: the soak cannot fail, fix it')
     log(failed ? 'FAILED' : 'passed: every count is 0')
@@ -181,6 +197,16 @@ function sabotageBooks(client: SoakClient, ledger: SoakLedger, runId: string): v
   ledger.delivered(client.index, 'other:sabotage:0')
 }
 
+/** The clients that do not answer a fresh echo within 5 s once the faults are over: a wedged connection. */
+async function stuckClients(clients: SoakClient[]): Promise<number[]> {
+  const answers = await Promise.all(clients.map((client) =>
+    withTimeout(client.engine.request('echo', `probe-${client.index}`, { timeoutMs: 5000 }), 6000, 'probe').then(
+      (result) => result === `probe-${client.index}`,
+      () => false,
+    )))
+  return clients.filter((_client, i) => !answers[i]).map((client) => client.index)
+}
+
 /** Waits until every request is answered, every push delivered and every outbox empty; false on timeout. */
 async function drain(ledger: SoakLedger, clients: SoakClient[], drainMs: number): Promise<boolean> {
   const done = (): boolean =>
@@ -206,6 +232,8 @@ function printReport(
   tally: Record<string, number>,
   drained: boolean,
   seconds: number,
+  poison: PoisonTally,
+  stuck: number[],
 ): void {
   const totals = ledger.totals()
   const counters = clients.map((client) => client.engine.counters())
@@ -226,6 +254,12 @@ function printReport(
     `| pushes never published | ${counts.pushesUnexpected} |`,
     `| out-of-order deliveries | ${counts.outOfOrder} |`,
     `| drained in time | ${drained ? 'yes' : 'NO'} |`,
+    `| poison with an unexpected outcome | ${poison.unexpected.length} |`,
+    `| clients stuck after the faults | ${stuck.length} |`,
+    '',
+    `Poison made: ${Object.entries(poison.made).map(([kind, n]) => `${kind} ${n}`).join(', ')} (${Object.values(poison.made).reduce((a, b) => a + b, 0)} in all); answered after a relaunch: ${clients.reduce((n, c) => n + c.poisonAnswersAfterRelaunch, 0)}`,
+    `Poison outcomes: ${Object.entries(poison.outcomes).sort().map(([what, n]) => `${what} ${n}`).join(', ')}`,
+    ...(poison.unexpected.length > 0 ? [`Unexpected: ${poison.unexpected.slice(0, 20).join('; ')}`] : []),
     '',
     `Faults: ${Object.entries(tally).map(([kind, n]) => `${kind} ${n}`).join(', ')} (${Object.values(tally).reduce((a, b) => a + b, 0)} in all)`,
     `Engines (the current launch of each): ${sum((c) => c.connectAttempts)} connect attempts, ${sum((c) => c.opens)} opens, ${sum((c) => c.duplicatePushes)} duplicate pushes dropped, ${sum((c) => c.lateResponses)} late responses, ${sum((c) => c.badFrames)} bad frames, ${clients.reduce((n, c) => n + c.resets, 0)} resets, ${clients.reduce((n, c) => n + c.launches - 1, 0)} relaunches (${clients.reduce((n, c) => n + c.restoredRequests, 0)} requests restored from storage, ${clients.reduce((n, c) => n + c.restoredAnswers, 0)} of them answered through 'response')`,

@@ -3,6 +3,7 @@ import type { SocketError } from '../../src/socket/core/errors'
 import type { EngineOptions, ResponseMessage } from '../../src/socket/core/types'
 import { createWsPlatform, type WsPlatform } from '../../test/helpers/ws-platform'
 import type { SoakLedger } from './ledger'
+import { isPoisonFrame } from './poison'
 import { pushKey } from './workload'
 
 /** How the soak's engines are made. */
@@ -26,6 +27,8 @@ export class SoakClient {
   resets = 0
   /** Responses to restored requests the soak could not match to a request. */
   unmatchedResponses = 0
+  /** Answers to poison requests restored after a relaunch (they are not the ledger's). */
+  poisonAnswersAfterRelaunch = 0
   /** Requests found in storage by a relaunched engine, and those of them answered through 'response'. */
   restoredRequests = 0
   restoredAnswers = 0
@@ -44,12 +47,15 @@ export class SoakClient {
   }
 
   /**
-   * Kills the app and launches it again: storage is taken as it is at this instant (what a
+   * Kills the app and launches it again. WeChat hides a mini-program before it can kill it
+   * (the user leaves it, or it is reclaimed in the background), so the engine hears appHide()
+   * first and writes what it holds; then storage is taken as it is at this instant (what a
    * killed process leaves), the old engine is destroyed (its waiting requests are rejected
-   * with `destroyed` and ignored: their answers are owed to the next launch), and a new
-   * engine starts on that storage.
+   * with `destroyed` and ignored: their answers are owed to the next launch), and a new engine
+   * starts on that storage.
    */
   relaunch(): void {
+    this.engine.appHide()
     const storage = new Map(this.platform.storage)
     this.engine.destroy()
     this.platform.dispose()
@@ -73,13 +79,21 @@ export class SoakClient {
     })
     // Requests restored from storage: their v1 frames say what they asked.
     const restored = new Map<string, string>()
+    const restoredPoison = new Set<string>()
     for (const entry of engine.store.getState().queue) {
+      if (isPoisonFrame(entry.frame)) {
+        restoredPoison.add(entry.id)
+        continue
+      }
       const key = this.keyOfFrame(entry.frame)
       if (key !== undefined) restored.set(entry.id, key)
     }
     this.restoredRequests += restored.size
     engine.on('push', (push) => this.book(pushKey(push)))
-    engine.on('response', (response) => this.restoredAnswer(restored, response))
+    engine.on('response', (response) => {
+      if (restoredPoison.delete(response.id)) this.poisonAnswersAfterRelaunch += 1
+      else this.restoredAnswer(restored, response)
+    })
     engine.on('reset', () => {
       this.resets += 1
     })

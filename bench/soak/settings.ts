@@ -25,6 +25,8 @@ export interface SoakSettings {
   faults: FaultSchedule
   /** After the workload, how long everything may take to be answered and delivered. */
   drainMs: number
+  /** Each client sends a poison request about this often (ms), and a raw socket hostile frames. */
+  poisonEveryMs: number
   /** Log every fault as it happens. */
   verbose: boolean
 }
@@ -33,6 +35,8 @@ const ENGINE_FOR_SOAK: Partial<EngineOptions> = {
   heartbeatGraceMs: 1000,
   connectTimeoutMs: 3000,
   backoffCapMs: 2000,
+  // A small hello.max, so that the poison's answers pass it while the run grows.
+  maxFrameBytes: 16 * 1024,
 }
 
 export const SOAK_SETTINGS: Record<SoakSettings['name'], SoakSettings> = {
@@ -49,6 +53,7 @@ export const SOAK_SETTINGS: Record<SoakSettings['name'], SoakSettings> = {
     engine: ENGINE_FOR_SOAK,
     faults: { minGapMs: 1500, maxGapMs: 4000 },
     drainMs: 90_000,
+    poisonEveryMs: 300,
     verbose: true,
   },
   short: {
@@ -64,6 +69,7 @@ export const SOAK_SETTINGS: Record<SoakSettings['name'], SoakSettings> = {
     engine: ENGINE_FOR_SOAK,
     faults: { minGapMs: 1000, maxGapMs: 3000 },
     drainMs: 40_000,
+    poisonEveryMs: 250,
     verbose: true,
   },
 }
