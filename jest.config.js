@@ -3,6 +3,8 @@
 // The headless-Chromium suite has its own config (jest.e2e.config.js).
 const shared = {
   transform: { '^.+\\.[jt]sx?$': 'babel-jest' },
+  // jose ships ES modules only: it is compiled like the sources.
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   moduleNameMapper: {
     '^@tarojs/taro$': '<rootDir>/test/mocks/taro.ts',
     '^@/(.*)$': '<rootDir>/src/$1',

@@ -3,10 +3,10 @@
  * at /ws, sessions with durable push logs and answered ids, and the demo orders backend.
  */
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
-import { secretMatches } from './auth'
+import { jwtAuth, signToken, staticTokenAuth, type Authenticate } from './auth'
 import { Connection } from './connection'
 import { FLUSH_INTERVAL_MS, SHUTDOWN_GRACE_MS, WS_PATH } from './constants'
 import { ConnectionPool } from './connection-pool'
@@ -17,8 +17,9 @@ import { createDemoMethods } from './demo/methods'
 import { OrderBook } from './demo/orders'
 import { seedOrdersOnce } from './demo/seed'
 import { randomNewOrder, startSimulator } from './demo/simulator'
-import { Dispatcher, methodTable } from './dispatcher'
-import type { MethodEntry } from './dispatcher'
+import { Dispatcher, methodTable, targetOf } from './dispatcher'
+import type { MethodEntry, PushAddress } from './dispatcher'
+import { Counts, RateTable, type ServerLimits } from './limits'
 import { createHttpHandler, pathOf } from './http-routes'
 import { createMetrics } from './metrics'
 import { DEFAULT_OUTBOUND_LIMITS } from './outbound'
@@ -32,8 +33,14 @@ export interface ReferenceServerOptions {
   host?: string
   /** Default 8787; 0 picks a free port. */
   port?: number
-  /** hello.token must equal it; default 'dev-token'. */
+  /** hello.token must equal it (identity `dev`); default 'dev-token'. Not accepted once `authSecret` is set. */
   token?: string
+  /** HS256 secret: hello.token is then a JWT whose `sub` is the identity (and `exp` is honoured). */
+  authSecret?: string
+  /** Turns hello.token into an identity (overrides `token` and `authSecret`): plug a WeChat login in here. */
+  authenticate?: Authenticate
+  /** Serve POST /dev/login (a signed token for a name); refused unless `authSecret` is set and not in production. */
+  devLogin?: boolean
   /** Guards POST /admin/push; default 'dev-admin'. */
   adminToken?: string
   /** welcome.hb; a connection silent for 2 × hb is closed with 4002. Default 20000. */
@@ -48,12 +55,16 @@ export interface ReferenceServerOptions {
   maxFrameBytes?: number
   /** Pushes kept per session; default 1000. */
   pushLogLimit?: number
-  /** Bytes of push data kept in the log; default 16 MiB (older pushes go first). */
+  /** Bytes of push data kept in one session's log; default 4 MiB (older pushes go first). */
   pushLogBytes?: number
-  /** Answered request ids kept per session; default 1000. */
+  /** Answers of effectful requests remembered per identity; default 1000. */
   answeredLimit?: number
-  /** Bytes of remembered answers per session; default 1 MiB (older answers go first). */
+  /** Bytes of remembered answers per identity; default 1 MiB (older answers go first). */
   answeredBytes?: number
+  /** How long an answer is remembered (beyond its session); default 24 h. */
+  answerTtlMs?: number
+  /** Connections, hellos, sessions and requests per address, identity and server (see limits.ts). */
+  limits?: Partial<ServerLimits>
   /** Per connection; over it the connection is closed with 4429. Bytes default to 8 MiB per second. */
   rateLimit?: { frames: number; perMs: number; bytes?: number }
   /** Creates an order and pushes `notify` every N ms; 0 = off (default). */
@@ -75,8 +86,11 @@ export interface ReferenceServer {
   readonly wsUrl: string
   /** http://<host>:<port> */
   readonly httpUrl: string
-  /** Like POST /admin/push: appends a push to every session; returns sessions reached. Throws CodedError on bad input. */
-  push(topic: string, data?: unknown): number
+  /**
+   * Like POST /admin/push: appends a push to every session, or those of one identity or topic
+   * (`to`); returns sessions reached. Throws CodedError on bad input.
+   */
+  push(topic: string, data?: unknown, to?: PushAddress): number
   /** Graceful: 1001 to every socket, flush, close the database. Safe to call twice. */
   close(): Promise<void>
 }
@@ -100,7 +114,9 @@ async function assemble(settings: Settings, db: Database): Promise<ReferenceServ
     pushLogBytes: settings.pushLogBytes,
     answeredLimit: settings.answeredLimit,
     answeredBytes: settings.answeredBytes,
+    answerTtlMs: settings.answerTtlMs,
   })
+  const limits = settings.limits
   const orders = new OrderBook(db)
   if (settings.seedOrders) {
     const seeded = seedOrdersOnce(db, orders, Date.now())
@@ -116,13 +132,17 @@ async function assemble(settings: Settings, db: Database): Promise<ReferenceServ
     heartbeatMs: settings.heartbeatMs,
     sessionTtlMs: settings.sessionTtlMs,
     maxFrameBytes: settings.maxFrameBytes,
+    maxSessionsPerIdentity: limits.maxSessionsPerIdentity,
+    maxSessions: limits.maxSessions,
   })
-  const publish = (topic: string, data?: unknown): number => {
+  const publish = (topic: string, data: unknown, to?: PushAddress): number => {
     db.joinBatch()
-    return db.transaction(() => hub.broadcast(topic, storeAnnouncedOrder(orders, topic, data, Date.now())))
+    return db.transaction(() => hub.publish(targetOf(to), topic, storeAnnouncedOrder(orders, topic, data, Date.now())))
   }
   const methods = methodTable([...createDemoMethods(orders), ...settings.methods])
-  const dispatcher = new Dispatcher({ db, store, methods, metrics, publish, log })
+  const dispatcher = new Dispatcher({ db, store, methods, metrics, publish, requestRate: new RateTable(limits.requestsPerSecondPerIdentity), log })
+  const authenticate = settings.authenticate ?? (settings.authSecret ? jwtAuth(settings.authSecret) : staticTokenAuth(settings.token))
+  const perAddress = new Counts()
   const connectionDeps = {
     db,
     hub,
@@ -132,28 +152,71 @@ async function assemble(settings: Settings, db: Database): Promise<ReferenceServ
     helloTimeoutMs: settings.helloTimeoutMs,
     rateLimit: settings.rateLimit,
     outbound: DEFAULT_OUTBOUND_LIMITS,
-    checkToken: (token: string | undefined) => secretMatches(settings.token, token),
-    onClosed: (connection: Connection) => connections.remove(connection),
+    authenticate,
+    helloRate: new RateTable(limits.hellosPerSecondPerAddress),
+    onClosed: (connection: Connection) => {
+      connections.remove(connection)
+      perAddress.remove(connection.address)
+    },
     log,
   }
 
+  // Node checks headersTimeout only this often (30 s by default).
   const httpServer = http.createServer(
-    createHttpHandler({ adminToken: settings.adminToken, metrics, publish, afterCommit: (action) => db.afterCommit(action), log }),
+    { connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.upgradeTimeoutMs / 2))) },
+    createHttpHandler({
+      adminToken: settings.adminToken,
+      metrics,
+      publish,
+      afterCommit: (action) => db.afterCommit(action),
+      devLogin: settings.devLogin && settings.authSecret ? (name) => signToken(settings.authSecret as string, name) : undefined,
+      log,
+    }),
   )
   httpServer.on('clientError', (error: Error, socket: Duplex) => {
     log(`http client error: ${error.message}`)
     socket.destroy()
   })
+  // A connection that never sends its request (or never finishes it) is cut, not kept.
+  httpServer.headersTimeout = limits.upgradeTimeoutMs
+  httpServer.requestTimeout = limits.upgradeTimeoutMs
+  const pending = new Counts()
+  httpServer.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? 'unknown'
+    if (pending.of(address) >= limits.maxPendingPerAddress) {
+      metrics.limited.inc({ limit: 'pending_per_address' })
+      socket.destroy()
+      return
+    }
+    pending.add(address)
+    let counted = true
+    const release = (): void => {
+      if (!counted) return
+      counted = false
+      pending.remove(address)
+    }
+    socket.once('close', release)
+    ;(socket as Socket & { [RELEASE_PENDING]?: () => void })[RELEASE_PENDING] = release
+  })
   const wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxFrameBytes, clientTracking: false })
   wss.on('error', (error) => log(`websocket server error: ${error.message}`))
   httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', (error) => log(`upgrade socket error: ${error.message}`))
+    ;(socket as Duplex & { [RELEASE_PENDING]?: () => void })[RELEASE_PENDING]?.()
     if (pathOf(req.url) !== WS_PATH || closing) {
       socket.end(`HTTP/1.1 ${closing ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
       return
     }
+    const address = req.socket.remoteAddress ?? 'unknown'
     wss.handleUpgrade(req, socket, head, (ws) => {
-      connections.add(new Connection(ws, connectionDeps, Date.now()))
+      const over = perAddress.of(address) >= limits.maxConnectionsPerAddress ? 'connections_per_address' : connections.size >= limits.maxConnections ? 'connections' : null
+      const connection = new Connection(ws, connectionDeps, Date.now(), address)
+      connections.add(connection)
+      perAddress.add(address)
+      if (over) {
+        metrics.limited.inc({ limit: over })
+        connection.refuse(over === 'connections' ? `the server holds ${limits.maxConnections} connections` : `${limits.maxConnectionsPerAddress} connections from this address already`)
+      }
     })
   })
 
@@ -174,7 +237,7 @@ async function assemble(settings: Settings, db: Database): Promise<ReferenceServ
           settings.simulateOrdersMs,
           () => {
             db.joinBatch()
-            db.transaction(() => hub.broadcast('notify', { order: orders.create(randomNewOrder(), Date.now()) }))
+            db.transaction(() => hub.publish({ kind: 'all' }, 'notify', { order: orders.create(randomNewOrder(), Date.now()) }))
           },
           (error) => log(`order simulator failed: ${String(error)}`),
         )
@@ -200,10 +263,13 @@ async function assemble(settings: Settings, db: Database): Promise<ReferenceServ
     port,
     wsUrl: `ws://${urlHost}:${port}${WS_PATH}`,
     httpUrl: `http://${urlHost}:${port}`,
-    push: (topic, data) => publish(topic, data),
+    push: (topic, data, to) => publish(topic, data, to),
     close: () => (closed ??= close()),
   }
 }
+
+/** Where a socket keeps the function that stops counting it as pending (once it upgrades). */
+const RELEASE_PENDING = Symbol('releasePending')
 
 function listen(server: http.Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -228,5 +294,7 @@ function urlHostOf(host: string): string {
   return host.includes(':') ? `[${host}]` : host
 }
 
-export type { MethodContext, MethodEntry, MethodHandler } from './dispatcher'
+export type { MethodContext, MethodEntry, MethodHandler, PushAddress } from './dispatcher'
+export { AuthRefused, jwtAuth, signToken, staticTokenAuth, type Authenticate } from './auth'
+export type { ServerLimits } from './limits'
 export { CodedError } from './errors'

@@ -1,6 +1,6 @@
 /**
  * Settings from the environment (PROTOCOL.md "The reference server's surface"):
- * HOST, PORT, SOCKET_TOKEN, ADMIN_TOKEN, DATA_DIR (":memory:" for no file), HEARTBEAT_MS,
+ * HOST, PORT, SOCKET_TOKEN or AUTH_SECRET (signed tokens), ADMIN_TOKEN, DATA_DIR (":memory:" for no file), HEARTBEAT_MS,
  * SIMULATE_ORDERS_MS (0 = off), and the tuning knobs HELLO_TIMEOUT_MS, SESSION_TTL_MS,
  * MAX_FRAME_BYTES, PUSH_LOG_LIMIT, PUSH_LOG_BYTES, ANSWERED_LIMIT, ANSWERED_BYTES, RATE_LIMIT_FRAMES,
  * RATE_LIMIT_BYTES, RATE_LIMIT_PER_MS,
@@ -21,7 +21,8 @@ type Env = Record<string, string | undefined>
 
 /**
  * Reads the settings. Throws CodedError `invalid_setting` for a malformed number, and
- * `missing_secret` when NODE_ENV=production and SOCKET_TOKEN or ADMIN_TOKEN is unset.
+ * `missing_secret` when NODE_ENV=production and ADMIN_TOKEN is unset, or neither AUTH_SECRET
+ * nor SOCKET_TOKEN is.
  */
 export function loadConfig(env: Env): LoadedConfig {
   const warnings: string[] = []
@@ -33,10 +34,18 @@ export function loadConfig(env: Env): LoadedConfig {
     warnings.push(`${name} is not set: using the development value "${devValue}"`)
     return devValue
   }
+  const authSecret = read(env, 'AUTH_SECRET')
+  if (authSecret !== undefined && authSecret.length < 32) {
+    throw new CodedError('invalid_setting', 'AUTH_SECRET must be at least 32 characters (an HS256 key)')
+  }
   const options: ReferenceServerOptions = {
     host: read(env, 'HOST'),
     port: integer(env, 'PORT', 0, 65535),
-    token: secret('SOCKET_TOKEN', DEV_SOCKET_TOKEN),
+    // With signed tokens, the shared development token is not accepted at all.
+    token: authSecret === undefined ? secret('SOCKET_TOKEN', DEV_SOCKET_TOKEN) : undefined,
+    authSecret,
+    devLogin: authSecret !== undefined && !production ? true : undefined,
+    answerTtlMs: integer(env, 'ANSWER_TTL_MS', 1),
     adminToken: secret('ADMIN_TOKEN', DEV_ADMIN_TOKEN),
     heartbeatMs: integer(env, 'HEARTBEAT_MS', 1),
     helloTimeoutMs: integer(env, 'HELLO_TIMEOUT_MS', 1),
@@ -60,6 +69,18 @@ export function loadConfig(env: Env): LoadedConfig {
       perMs: perMs ?? DEFAULT_RATE_LIMIT.perMs,
     }
   }
+  const limits: Record<string, number | undefined> = {
+    maxConnections: integer(env, 'MAX_CONNECTIONS', 1),
+    maxConnectionsPerAddress: integer(env, 'MAX_CONNECTIONS_PER_ADDRESS', 1),
+    maxPendingPerAddress: integer(env, 'MAX_PENDING_PER_ADDRESS', 1),
+    hellosPerSecondPerAddress: integer(env, 'HELLOS_PER_SECOND_PER_ADDRESS', 1),
+    maxSessionsPerIdentity: integer(env, 'MAX_SESSIONS_PER_IDENTITY', 1),
+    maxSessions: integer(env, 'MAX_SESSIONS', 1),
+    requestsPerSecondPerIdentity: integer(env, 'REQUESTS_PER_SECOND_PER_IDENTITY', 1),
+    upgradeTimeoutMs: integer(env, 'UPGRADE_TIMEOUT_MS', 1),
+  }
+  for (const key of Object.keys(limits)) if (limits[key] === undefined) delete limits[key]
+  if (Object.keys(limits).length > 0) options.limits = limits
   const seed = read(env, 'SEED_ORDERS')
   if (seed !== undefined) options.seedOrders = !['0', 'false', 'no', 'off'].includes(seed.toLowerCase())
   for (const key of Object.keys(options) as Array<keyof ReferenceServerOptions>) {

@@ -8,9 +8,11 @@
  * listeners are shared functions that find their Connection on the socket.
  */
 import type { RawData, WebSocket } from 'ws'
+import { AuthRefused, type Authenticate } from './auth'
 import type { Database, FrameWriter } from './database'
 import type { Dispatcher } from './dispatcher'
-import { describeError } from './errors'
+import { describeError, isCodedError } from './errors'
+import type { RateTable } from './limits'
 import type { ServerMetrics } from './metrics'
 import { Outbound, type OutboundLimits, type OutgoingFrame } from './outbound'
 import {
@@ -22,7 +24,7 @@ import type { FrameWindow } from './rate-limiter'
 import type { SessionHub, SessionPeer } from './session-hub'
 import type { SessionState } from './session-store'
 
-export type ConnectionState = 'awaiting-hello' | 'open' | 'closing'
+export type ConnectionState = 'awaiting-hello' | 'authenticating' | 'open' | 'closing'
 
 export interface ConnectionDeps {
   db: Database
@@ -33,8 +35,10 @@ export interface ConnectionDeps {
   helloTimeoutMs: number
   rateLimit: { frames: number; bytes: number; perMs: number }
   outbound: OutboundLimits
-  /** True when a hello's token is acceptable. */
-  checkToken(token: string | undefined): boolean
+  /** Turns hello.token into an identity, or refuses it. */
+  authenticate: Authenticate
+  /** Hellos per address. */
+  helloRate: RateTable
   /** Called once when the socket has closed. */
   onClosed(connection: Connection): void
   log(line: string): void
@@ -44,6 +48,8 @@ export interface ConnectionDeps {
 const SOCKET_OPEN = 1
 const CLOSE_INTERNAL_ERROR = 1011
 const CONNECTION = Symbol('connection')
+/** Frames a client may send while its hello is being authenticated (they are answered after, in order). */
+const MAX_FRAMES_WHILE_AUTHENTICATING = 200
 
 type TaggedSocket = WebSocket & { [CONNECTION]?: Connection }
 
@@ -52,6 +58,10 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
   state: ConnectionState = 'awaiting-hello'
   /** The session bound by hello, null before it. */
   session: SessionState | null = null
+  /** The peer's address (IP). */
+  readonly address: string
+  /** Frames that came while the hello was being authenticated. */
+  private held: string[] = []
   windowStartMs = -Infinity
   frameCount = 0
   byteCount = 0
@@ -63,9 +73,10 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
   /** The code this side closed with, when it did. */
   private closeCode: number | null = null
 
-  constructor(socket: WebSocket, deps: ConnectionDeps, nowMs: number) {
+  constructor(socket: WebSocket, deps: ConnectionDeps, nowMs: number, address: string) {
     this.socket = socket
     this.deps = deps
+    this.address = address
     this.lastActivityMs = nowMs
     this.out = new Outbound(socket, deps.outbound, {
       overflow: (bytes) => {
@@ -106,6 +117,11 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
     this.fail('replaced', 'the session was resumed by a newer connection', true)
   }
 
+  /** Refuses the connection at once: `error` rate_limited + 4429 (a connection limit). */
+  refuse(message: string): void {
+    this.fail('rate_limited', message, true)
+  }
+
   /** A commit dropped frames meant for this client: close with 1011 so it re-sends (nothing took effect). */
   lost(): void {
     if (this.state === 'closing') return
@@ -121,7 +137,7 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
    * or `error` idle + 4002 when no frame came for 2 × hb. Called by a periodic sweep.
    */
   checkDeadline(nowMs: number): void {
-    if (this.state === 'awaiting-hello' && nowMs - this.lastActivityMs >= this.deps.helloTimeoutMs) {
+    if ((this.state === 'awaiting-hello' || this.state === 'authenticating') && nowMs - this.lastActivityMs >= this.deps.helloTimeoutMs) {
       this.fail('hello_timeout', `no hello within ${this.deps.helloTimeoutMs} ms`)
     } else if (this.state === 'open' && nowMs - this.lastActivityMs >= 2 * this.deps.heartbeatMs) {
       this.fail('idle', `no frame for ${2 * this.deps.heartbeatMs} ms`)
@@ -163,6 +179,7 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
     const nowMs = Date.now()
     if (!allowFrame(this, this.deps.rateLimit, rawLength(data), nowMs)) {
       const { frames, bytes, perMs } = this.deps.rateLimit
+      this.deps.metrics.limited.inc({ limit: 'frames_per_connection' })
       this.fail('rate_limited', `more than ${frames} frames or ${bytes} bytes in ${perMs} ms`)
       return
     }
@@ -171,7 +188,21 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
       this.badFrame('binary frames are not accepted; send JSON text')
       return
     }
-    const parsed = parseClientFrame(rawText(data))
+    const text = rawText(data)
+    if (this.state === 'authenticating') {
+      if (this.held.length >= MAX_FRAMES_WHILE_AUTHENTICATING) {
+        this.deps.metrics.limited.inc({ limit: 'frames_per_connection' })
+        this.fail('rate_limited', `more than ${MAX_FRAMES_WHILE_AUTHENTICATING} frames before the hello was accepted`)
+        return
+      }
+      this.held.push(text)
+      return
+    }
+    this.process(text, nowMs)
+  }
+
+  private process(text: string, nowMs: number): void {
+    const parsed = parseClientFrame(text)
     if (!parsed.ok) {
       this.badFrame(parsed.message)
       return
@@ -224,17 +255,51 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
   }
 
   private hello(frame: HelloFrame, nowMs: number): void {
-    if (!this.deps.checkToken(frame.token)) {
-      this.fail('unauthorized', frame.token === undefined ? 'hello.token is missing' : 'hello.token is not valid')
+    if (!this.deps.helloRate.take(this.address, nowMs)) {
+      this.deps.metrics.limited.inc({ limit: 'hellos_per_address' })
+      this.fail('rate_limited', 'too many hellos from this address: wait and try again')
       return
     }
+    this.state = 'authenticating'
+    // Frames that come meanwhile wait in `held`, and are handled in order once it is decided.
+    Promise.resolve()
+      .then(() => this.deps.authenticate(frame.token, { address: this.address }))
+      .then(
+        (identity) => this.authenticated(frame, identity),
+        (error: unknown) => {
+          if (!(error instanceof AuthRefused)) this.deps.log(`authenticate failed: ${describeError(error)}`)
+          this.fail('unauthorized', error instanceof AuthRefused ? error.message : 'hello.token could not be checked')
+        },
+      )
+  }
+
+  private authenticated(frame: HelloFrame, identity: string): void {
+    if (this.state !== 'authenticating') return
+    const nowMs = Date.now()
     this.state = 'open'
     this.lastActivityMs = nowMs
     this.out.maxFrameBytes = frame.max
     this.deps.db.joinBatch()
-    const session = this.deps.hub.attach(this, frame, nowMs)
+    let session: SessionState
+    try {
+      session = this.deps.hub.attach(this, frame, identity, nowMs)
+    } catch (error) {
+      if (!isCodedError(error) || error.code !== 'limit') {
+        this.onHandlerError(frame, error)
+        return
+      }
+      this.deps.metrics.limited.inc({ limit: 'sessions_per_identity' })
+      this.fail('rate_limited', error.message)
+      return
+    }
     this.session = session
     this.out.useLog((fromSeq, maxCount) => this.deps.hub.pushesFrom(session, fromSeq, maxCount))
+    const held = this.held
+    this.held = []
+    for (const text of held) {
+      if (this.state !== 'open') return
+      this.process(text, nowMs)
+    }
   }
 
   private onHandlerError(frame: ClientFrame, error: unknown): void {

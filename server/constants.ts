@@ -6,11 +6,14 @@ export const DEFAULT_HELLO_TIMEOUT_MS = 5_000
 export const DEFAULT_SESSION_TTL_MS = 5 * 60_000
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024
 export const DEFAULT_PUSH_LOG_LIMIT = 1_000
-/** Bytes of push data the log holds at most (a thousand 64 KiB pushes would be 64 MiB). */
-export const DEFAULT_PUSH_LOG_BYTES = 16 * 1024 * 1024
+/** Bytes of push data one session's log holds at most (a thousand 64 KiB pushes would be 64 MiB). */
+export const DEFAULT_PUSH_LOG_BYTES = 4 * 1024 * 1024
+/** Answers of effectful requests remembered per identity. */
 export const DEFAULT_ANSWERED_LIMIT = 1_000
-/** Bytes of remembered answers per session (a thousand 64 KiB echoes would be 64 MiB). */
+/** Bytes of remembered answers per identity (a thousand 64 KiB answers would be 64 MiB). */
 export const DEFAULT_ANSWERED_BYTES = 1024 * 1024
+/** How long an answer is remembered: a phone that comes back the next morning still gets it. */
+export const DEFAULT_ANSWER_TTL_MS = 24 * 3600_000
 /** Per connection. A real client sends a handful of frames a second; this only stops floods. */
 export const DEFAULT_RATE_LIMIT = { frames: 5_000, bytes: 8 * 1024 * 1024, perMs: 1_000 } as const
 export const DEFAULT_DATA_DIR = './data'

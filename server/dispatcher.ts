@@ -6,25 +6,36 @@
  * is written. Safe methods (no effect) run again on a repeated id and are never remembered, so
  * an answer computed before a drop cannot undo the pushes replayed after it.
  */
+import { MAX_TOPIC_LENGTH } from './constants'
 import type { Database, FrameWriter } from './database'
-import { describeError, isCodedError } from './errors'
+import { CodedError, describeError, isCodedError } from './errors'
+import type { RateTable } from './limits'
 import type { ServerMetrics } from './metrics'
 import { failureFrame, isMethodName, METHOD_MAX_LENGTH, resultFrame } from './protocol'
 import type { ReqFrame } from './protocol'
-import type { SessionState, SessionStore } from './session-store'
+import type { PushTarget, SessionState, SessionStore } from './session-store'
+
+/** Who a push made by a method or the admin route is for: everyone when absent. */
+export type PushAddress = { user: string } | { topic: string } | undefined
 
 /** What a method sees besides its params. */
 export interface MethodContext {
   /** The calling session's id. */
   readonly sid: string
+  /** Who is calling (the identity its token gave). */
+  readonly identity: string
   /** Wall-clock time of the call (ms since epoch). */
   readonly nowMs: number
   /**
-   * Appends a push to every session inside the method's transaction; it is sent only if the
-   * method succeeds. Returns the number of sessions reached.
+   * Appends a push to every session (or those of one identity, or of one topic) inside the
+   * method's transaction; it is sent only if the method succeeds. Returns the number of
+   * sessions reached.
    */
-  publish(topic: string, data?: unknown): number
+  publish(topic: string, data?: unknown, to?: PushAddress): number
 }
+
+/** Most topics one session may subscribe to. */
+export const MAX_TOPICS_PER_SESSION = 100
 
 /**
  * A method: synchronous, so its database writes share the request's transaction. Throw a
@@ -61,11 +72,13 @@ export interface DispatcherDeps {
   store: SessionStore
   methods: ReadonlyMap<string, MethodDefinition>
   metrics: ServerMetrics
-  publish(topic: string, data?: unknown): number
+  publish(topic: string, data: unknown, to: PushAddress): number
+  /** Requests per identity across its connections. */
+  requestRate: RateTable
   log(line: string): void
 }
 
-type Outcome = 'ok' | 'error' | 'unknown_method' | 'bad_request' | 'internal' | 'too_large'
+type Outcome = 'ok' | 'error' | 'unknown_method' | 'bad_request' | 'internal' | 'too_large' | 'limit'
 
 export class Dispatcher {
   private readonly deps: DispatcherDeps
@@ -81,8 +94,20 @@ export class Dispatcher {
    */
   dispatch(session: SessionState, frame: ReqFrame, replyTo: ReplyTarget): void {
     const { db, store, metrics } = this.deps
+    const nowMs = Date.now()
     db.joinBatch()
-    const remembered = store.findAnswer(session, frame.id)
+    // One identity's flood, on any number of connections, cannot slow the others: it is refused.
+    if (!this.deps.requestRate.take(session.identity, nowMs)) {
+      db.writeAfterCommit(replyTo, failureFrame(frame.id, 'limit', 'too many requests from this identity: slow down'))
+      metrics.requests.inc({ method: '(limited)', outcome: 'limit' })
+      metrics.limited.inc({ limit: 'requests_per_identity' })
+      return
+    }
+    if (frame.method === '$subscribe' || frame.method === '$unsubscribe') {
+      this.subscriptions(session, frame, replyTo)
+      return
+    }
+    const remembered = store.findAnswer(session.identity, frame.id, nowMs)
     if (remembered !== undefined) {
       metrics.dedupeHits.inc()
       db.writeAfterCommit(replyTo, fitted(frame.id, remembered, replyTo.maxFrameBytes))
@@ -100,8 +125,9 @@ export class Dispatcher {
     }
     const context: MethodContext = {
       sid: session.sid,
-      nowMs: Date.now(),
-      publish: (topic, data) => this.deps.publish(topic, data),
+      identity: session.identity,
+      nowMs,
+      publish: (topic, data, to) => this.deps.publish(topic, data, to),
     }
     let outcome: Outcome = 'ok'
     try {
@@ -122,7 +148,7 @@ export class Dispatcher {
         if (sized !== resText) outcome = 'too_large'
         resText = sized
         // What the client is told is what a re-sent id gets: the too_large answer included.
-        if (!method.safe) store.rememberAnswer(session, frame.id, resText)
+        if (!method.safe) store.rememberAnswer(session.identity, frame.id, resText, nowMs)
       })
     } catch (error) {
       // Not remembered: the effects were rolled back, so a re-sent id may safely run again.
@@ -136,11 +162,52 @@ export class Dispatcher {
   /** Answers a request that names no method; remembered, so its id keeps that answer. */
   private refuse(session: SessionState, replyTo: ReplyTarget, resText: string, methodLabel: string, outcome: Outcome): void {
     this.deps.db.transaction(() => {
-      this.deps.store.rememberAnswer(session, JSON.parse(resText).id as string, resText)
+      this.deps.store.rememberAnswer(session.identity, JSON.parse(resText).id as string, resText, Date.now())
       this.deps.db.writeAfterCommit(replyTo, resText)
     })
     this.deps.metrics.requests.inc({ method: methodLabel, outcome })
   }
+
+  /**
+   * `$subscribe` / `$unsubscribe` with `{ topics: string[] }`: the session's topics after the
+   * change. Safe: a repeated id just answers the current topics again.
+   */
+  private subscriptions(session: SessionState, frame: ReqFrame, replyTo: ReplyTarget): void {
+    const subscribe = frame.method === '$subscribe'
+    let resText: string
+    let outcome: Outcome = 'ok'
+    try {
+      const topics = topicsParam(frame.params)
+      const after = new Set([...session.topics, ...(subscribe ? topics : [])])
+      if (subscribe && after.size > MAX_TOPICS_PER_SESSION) {
+        throw new CodedError('limit', `a session may subscribe to at most ${MAX_TOPICS_PER_SESSION} topics`)
+      }
+      resText = resultFrame(frame.id, { topics: this.deps.store.setTopics(session, topics, subscribe) })
+    } catch (error) {
+      if (!isCodedError(error)) throw error
+      outcome = error.code === 'limit' ? 'limit' : 'bad_request'
+      resText = failureFrame(frame.id, error.code, error.message)
+    }
+    this.deps.db.writeAfterCommit(replyTo, resText)
+    this.deps.metrics.requests.inc({ method: frame.method, outcome })
+  }
+}
+
+function topicsParam(params: unknown): string[] {
+  const topics = params !== null && typeof params === 'object' && !Array.isArray(params) && Object.prototype.hasOwnProperty.call(params, 'topics')
+    ? (params as { topics: unknown }).topics
+    : undefined
+  if (!Array.isArray(topics) || topics.length > MAX_TOPICS_PER_SESSION || !topics.every((topic) => typeof topic === 'string' && topic.length >= 1 && topic.length <= MAX_TOPIC_LENGTH)) {
+    throw new CodedError('bad_request', `params must be { topics: string[] } with at most ${MAX_TOPICS_PER_SESSION} topics of 1..${MAX_TOPIC_LENGTH} characters`)
+  }
+  return topics as string[]
+}
+
+/** The push target of an address. */
+export function targetOf(to: PushAddress): PushTarget {
+  if (to === undefined) return { kind: 'all' }
+  if ('user' in to) return { kind: 'user', user: to.user }
+  return { kind: 'topic', topic: to.topic }
 }
 
 /** `resText`, or a `too_large` failure when it is over the client's limit. */

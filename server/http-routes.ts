@@ -1,18 +1,22 @@
 /**
- * The HTTP side of the reference server: `GET /healthz`, `GET /metrics` (Prometheus text) and
- * `POST /admin/push` (Bearer ADMIN_TOKEN). Errors answer `{ "error": { "code", "message" } }`.
+ * The HTTP side of the reference server: `GET /healthz`, `GET /metrics` (Prometheus text),
+ * `POST /admin/push` (Bearer ADMIN_TOKEN; to everyone, one identity or one topic) and, in
+ * development, `POST /dev/login`. Errors answer `{ "error": { "code", "message" } }`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { bearerToken, secretMatches } from './auth'
-import { MAX_ADMIN_BODY_BYTES } from './constants'
+import { MAX_ADMIN_BODY_BYTES, MAX_TOPIC_LENGTH } from './constants'
+import type { PushAddress } from './dispatcher'
 import { describeError, isCodedError } from './errors'
 import type { ServerMetrics } from './metrics'
 
 export interface HttpRouteDeps {
   adminToken: string
   metrics: ServerMetrics
-  /** Appends a push to every session; returns sessions reached; throws CodedError on bad input. */
-  publish(topic: string, data: unknown): number
+  /** Appends a push to every session (or those `to` names); returns sessions reached; throws CodedError on bad input. */
+  publish(topic: string, data: unknown, to?: PushAddress): number
+  /** Signs a token for a name (POST /dev/login); absent: the route does not exist. */
+  devLogin?: (name: string) => Promise<string>
   /** Runs `action` once the push is committed (the answer must not precede durability). */
   afterCommit(action: () => void): void
   /** Largest push body accepted, in bytes. */
@@ -58,8 +62,54 @@ export function createHttpHandler(deps: HttpRouteDeps): HttpHandler {
       )
       return
     }
+    if (pathname === '/dev/login' && deps.devLogin) {
+      if (req.method !== 'POST') return methodNotAllowed(res, 'POST')
+      const login = deps.devLogin
+      readBody(req, 4096).then(
+        (body) => (body === null ? sendError(res, 413, 'too_large', 'the body is over 4096 bytes', true) : devLogin(login, body, res, deps.log)),
+        (error: unknown) => deps.log(`dev login body failed: ${String(error)}`),
+      )
+      return
+    }
     sendError(res, 404, 'not_found', `no route for ${pathname}`)
   }
+}
+
+/** Names the development login signs a token for. */
+const LOGIN_NAME = /^[A-Za-z0-9_-]{1,64}$/
+
+function devLogin(sign: (name: string) => Promise<string>, body: string, res: ServerResponse, log: (line: string) => void): void {
+  let name: unknown
+  try {
+    name = (JSON.parse(body) as { name?: unknown } | null)?.name
+  } catch {
+    return sendError(res, 400, 'bad_request', 'the body is not valid JSON')
+  }
+  if (typeof name !== 'string' || !LOGIN_NAME.test(name)) {
+    return sendError(res, 400, 'bad_request', 'body.name must be 1..64 letters, digits, _ or -')
+  }
+  sign(name).then(
+    (token) => {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' })
+      res.end(JSON.stringify({ token, identity: name }))
+    },
+    (error: unknown) => {
+      log(`dev login failed: ${describeError(error)}`)
+      sendError(res, 500, 'internal', 'internal error')
+    },
+  )
+}
+
+/** `to` of an admin push: absent, `{ user }` or `{ topic }`; a string for what is wrong otherwise. */
+function pushAddress(value: unknown): PushAddress | string {
+  if (value === undefined) return undefined
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'body.to must be { "user": string } or { "topic": string }'
+  const fields = value as Record<string, unknown>
+  const keys = Object.keys(fields)
+  const isName = (name: unknown): name is string => typeof name === 'string' && name.length >= 1 && name.length <= MAX_TOPIC_LENGTH
+  if (keys.length === 1 && keys[0] === 'user' && isName(fields.user)) return { user: fields.user }
+  if (keys.length === 1 && keys[0] === 'topic' && isName(fields.topic)) return { topic: fields.topic }
+  return `body.to must be { "user": string } or { "topic": string } (1..${MAX_TOPIC_LENGTH} characters)`
 }
 
 function adminPush(deps: HttpRouteDeps, body: string, res: ServerResponse): void {
@@ -76,9 +126,11 @@ function adminPush(deps: HttpRouteDeps, body: string, res: ServerResponse): void
   const topic = Object.prototype.hasOwnProperty.call(fields, 'topic') ? fields.topic : undefined
   if (typeof topic !== 'string') return sendError(res, 400, 'bad_request', 'body.topic must be a string')
   const data = Object.prototype.hasOwnProperty.call(fields, 'data') ? fields.data : undefined
+  const to = pushAddress(Object.prototype.hasOwnProperty.call(fields, 'to') ? fields.to : undefined)
+  if (typeof to === 'string') return sendError(res, 400, 'bad_request', to)
   let delivered: number
   try {
-    delivered = deps.publish(topic, data)
+    delivered = deps.publish(topic, data, to)
   } catch (error) {
     if (isCodedError(error)) {
       return sendError(res, error.code === 'too_large' ? 413 : 400, error.code, error.message)

@@ -20,6 +20,7 @@ export interface ServerMetrics {
   readonly dedupeHits: Counter
   readonly closes: Counter<'code'>
   readonly badFrames: Counter
+  readonly limited: Counter<'limit'>
 }
 
 /** Creates the metrics; gauges read `sources` when scraped. */
@@ -61,5 +62,11 @@ export function createMetrics(sources: MetricSources): ServerMetrics {
     dedupeHits: new Counter({ name: 'ws_dedupe_hits_total', help: 'Repeated request ids answered from memory without running the method', registers }),
     closes: new Counter({ name: 'ws_closes_total', help: 'Closed connections by close code', labelNames: ['code'] as const, registers }),
     badFrames: new Counter({ name: 'ws_bad_frames_total', help: 'Malformed client frames (answered with bad_request and 4400)', registers }),
+    limited: new Counter({
+      name: 'ws_limited_total',
+      help: 'Refusals by a limit: connections, connections_per_address, pending_per_address, hellos_per_address, sessions_per_identity, requests_per_identity, frames_per_connection',
+      labelNames: ['limit'] as const,
+      registers,
+    }),
   }
 }

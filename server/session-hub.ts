@@ -1,7 +1,7 @@
 /**
- * Sessions and their live connections: hello (new session or resume with in-order replay),
- * takeover of a session by a newer connection (4410), pushes to every session, acks, and the
- * periodic sweep that expires idle sessions and flushes acks.
+ * Sessions and their live connections: hello (a new session or a resume with in-order replay),
+ * takeover of a session by a newer connection of its identity (4410), pushes to everyone, to
+ * one identity or to a topic, acks, and the periodic sweep that expires idle sessions.
  */
 import { MAX_TOPIC_LENGTH } from './constants'
 import type { Database } from './database'
@@ -10,7 +10,7 @@ import type { ServerMetrics } from './metrics'
 import type { OutgoingFrame } from './outbound'
 import { pushFrameFromTail, pushFrameTail, welcomeFrame } from './protocol'
 import type { HelloFrame } from './protocol'
-import type { SessionState, SessionStore, StoredPush } from './session-store'
+import type { PushTarget, SessionState, SessionStore, StoredPush } from './session-store'
 
 /** The side of a connection the hub talks to. */
 export interface SessionPeer {
@@ -32,6 +32,8 @@ export interface SessionHubDeps {
   heartbeatMs: number
   sessionTtlMs: number
   maxFrameBytes: number
+  maxSessionsPerIdentity: number
+  maxSessions: number
 }
 
 /** Room for `{"type":"push","seq":<16 digits>,"topic":…,"data":…}` around topic and data. */
@@ -46,14 +48,22 @@ export class SessionHub {
     this.deps = deps
   }
 
+  /** Connected sessions. */
+  get liveCount(): number {
+    return this.live.size
+  }
+
   /**
-   * Answers a hello: resumes the asked session when every push after `hello.ack` is still held
-   * (welcome resumed:true, then those pushes in order), else starts a new session (resumed:false)
-   * that inherits the old one's answered request ids. Returns the session now bound to `peer`.
+   * Answers a hello of `identity`: resumes the asked session when it is the identity's own and
+   * every push after `hello.ack` is still held (welcome resumed:true, then those pushes in
+   * order), else starts a new session (resumed:false). Another identity's sid is an unknown sid:
+   * its session is not touched. Throws CodedError `limit` when the identity holds its maximum
+   * of sessions, all connected.
    */
-  attach(peer: SessionPeer, hello: HelloFrame, nowMs: number): SessionState {
+  attach(peer: SessionPeer, hello: HelloFrame, identity: string, nowMs: number): SessionState {
     const { db, store, metrics } = this.deps
-    const known = hello.sid === undefined ? undefined : store.get(hello.sid)
+    const asked = hello.sid === undefined ? undefined : store.get(hello.sid)
+    const known = asked && asked.identity === identity ? asked : undefined
     const resumable = known !== undefined && store.canResume(known, hello.ack)
     if (known) {
       const previous = this.live.get(known)
@@ -65,12 +75,10 @@ export class SessionHub {
     const session = resumable
       ? known
       : db.transaction(() => {
-          const fresh = store.create(nowMs)
-          if (known) {
-            store.moveAnswers(known, fresh)
-            store.delete(known)
-          }
-          return fresh
+          // Its pushes are gone or its ack is from another life: it cannot be resumed.
+          if (known) store.delete(known)
+          this.makeRoom(identity)
+          return store.create(identity, nowMs)
         })
     store.touch(session, nowMs)
     this.live.set(session, peer)
@@ -101,7 +109,7 @@ export class SessionHub {
 
   /** Up to `maxCount` pushes of the session from `fromSeq` on, in order (fewer when the log lost them). */
   pushesFrom(session: SessionState, fromSeq: number, maxCount: number): StoredPush[] {
-    return this.deps.store.pushesAfter(session, fromSeq - 1, maxCount)
+    return this.deps.store.pushesFrom(session, fromSeq, maxCount)
   }
 
   /** The seq of the session's last push (0 before the first). */
@@ -110,11 +118,11 @@ export class SessionHub {
   }
 
   /**
-   * Appends a push to every session (connected or not) and sends it to the connected ones once
-   * the append is committed. Returns the number of sessions reached (all of them). Throws
-   * CodedError `bad_request` (bad topic, data not JSON) or `too_large` (frame over the limit).
+   * Appends a push to every session `target` reaches (connected or not) and sends it to the
+   * connected ones once the append is committed. Returns the number of sessions reached.
+   * Throws CodedError `bad_request` (bad topic, data not JSON) or `too_large` (frame over the limit).
    */
-  broadcast(topic: string, data: unknown): number {
+  publish(target: PushTarget, topic: string, data: unknown): number {
     if (typeof topic !== 'string' || topic.length < 1 || topic.length > MAX_TOPIC_LENGTH) {
       throw new CodedError('bad_request', `topic must be a string of 1..${MAX_TOPIC_LENGTH} characters`)
     }
@@ -125,26 +133,55 @@ export class SessionHub {
       throw new CodedError('too_large', `the push frame would be about ${frameBytes} bytes, over the ${this.deps.maxFrameBytes} byte limit`)
     }
     const { db, store, metrics } = this.deps
-    const id = store.appendToAll(topic, dataJson)
-    const reached = store.size
-    db.afterCommit(() => metrics.pushes.inc(reached))
+    const deliveries = store.append(target, topic, dataJson)
+    db.afterCommit(() => metrics.pushes.inc(deliveries.length))
     // Encoded once; each session's frame only differs in its seq. Peers queue their writes
     // until the append is committed (dropped if it rolls back).
     const tail = pushFrameTail(topicJson, dataJson)
-    for (const [session, peer] of this.live) {
-      const seq = store.seqOf(session, id)
-      peer.send({ seq, frame: pushFrameFromTail(seq, tail), topicJson })
+    for (const { session, seq } of deliveries) {
+      this.live.get(session)?.send({ seq, frame: pushFrameFromTail(seq, tail), topicJson })
     }
-    return reached
+    return deliveries.length
   }
 
-  /** Keeps live sessions fresh, expires the ones unused for the TTL, flushes acks. Returns how many expired. */
+  /** Keeps live sessions fresh, expires the ones unused for the TTL and old answers, flushes acks. Returns how many expired. */
   sweep(nowMs: number): number {
     const { store } = this.deps
     for (const session of this.live.keys()) store.touch(session, nowMs)
     const expired = store.expire(nowMs, this.deps.sessionTtlMs, (session) => this.live.has(session))
     store.flush()
     return expired
+  }
+
+  /**
+   * Before a new session of `identity`: at its limit (or the server's), its least recently used
+   * idle session goes (then the server's); when all of them are connected, the hello is refused.
+   */
+  private makeRoom(identity: string): void {
+    const { store, maxSessionsPerIdentity, maxSessions } = this.deps
+    const own = store.sessionsOf(identity)
+    if (own.size >= maxSessionsPerIdentity) {
+      const idle = this.leastRecentlyUsedIdle(own)
+      if (!idle) throw new CodedError('limit', `identity ${identity} already has ${own.size} connected sessions`)
+      store.delete(idle)
+    }
+    if (store.size >= maxSessions) {
+      const idle = this.leastRecentlyUsedIdle(store.sessionsFor({ kind: 'all' }), 1000)
+      if (!idle) throw new CodedError('limit', `the server holds ${store.size} connected sessions`)
+      store.delete(idle)
+    }
+  }
+
+  /** The idle session seen longest ago among the first `scan` of `sessions`. */
+  private leastRecentlyUsedIdle(sessions: Iterable<SessionState>, scan = Infinity): SessionState | undefined {
+    let oldest: SessionState | undefined
+    let seen = 0
+    for (const session of sessions) {
+      if (seen++ >= scan) break
+      if (this.live.has(session)) continue
+      if (!oldest || session.lastSeenMs < oldest.lastSeenMs) oldest = session
+    }
+    return oldest
   }
 }
 

@@ -1,6 +1,7 @@
 /** ReferenceServerOptions with their defaults filled in and checked, and the sweep periods they imply. */
 import type { ReferenceServerOptions } from './app'
 import {
+  DEFAULT_ANSWER_TTL_MS,
   DEFAULT_ANSWERED_BYTES,
   DEFAULT_ANSWERED_LIMIT,
   DEFAULT_DATA_DIR,
@@ -19,14 +20,19 @@ import {
   MAX_SWEEP_INTERVAL_MS,
   MIN_DEADLINE_SWEEP_MS,
 } from './constants'
+import type { Authenticate } from './auth'
 import type { MethodEntry } from './dispatcher'
+import { DEFAULT_LIMITS, type ServerLimits } from './limits'
 import type { RateLimit } from './rate-limiter'
 
 /** Every option, resolved. */
-export type Settings = Required<Omit<ReferenceServerOptions, 'dataDir' | 'methods' | 'rateLimit'>> & {
+export type Settings = Required<Omit<ReferenceServerOptions, 'dataDir' | 'methods' | 'rateLimit' | 'authSecret' | 'authenticate' | 'limits'>> & {
   dataDir: string | null
   methods: ReadonlyMap<string, MethodEntry>
   rateLimit: RateLimit
+  authSecret: string | null
+  authenticate: Authenticate | null
+  limits: ServerLimits
 }
 
 /** Fills in the defaults and validates the numbers; throws RangeError naming a bad option. */
@@ -35,6 +41,11 @@ export function resolveSettings(options: ReferenceServerOptions): Settings {
     host: options.host ?? DEFAULT_HOST,
     port: options.port ?? DEFAULT_PORT,
     token: options.token ?? DEV_SOCKET_TOKEN,
+    authSecret: options.authSecret ?? null,
+    authenticate: options.authenticate ?? null,
+    devLogin: options.devLogin ?? false,
+    answerTtlMs: options.answerTtlMs ?? DEFAULT_ANSWER_TTL_MS,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
     adminToken: options.adminToken ?? DEV_ADMIN_TOKEN,
     heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
     dataDir: options.dataDir === undefined ? DEFAULT_DATA_DIR : options.dataDir,
@@ -60,6 +71,8 @@ export function resolveSettings(options: ReferenceServerOptions): Settings {
     ['pushLogBytes', settings.pushLogBytes],
     ['answeredLimit', settings.answeredLimit],
     ['answeredBytes', settings.answeredBytes],
+    ['answerTtlMs', settings.answerTtlMs],
+    ...Object.entries(settings.limits).map(([name, value]): [string, number] => [`limits.${name}`, value]),
     ['rateLimit.frames', settings.rateLimit.frames],
     ['rateLimit.bytes', settings.rateLimit.bytes],
     ['rateLimit.perMs', settings.rateLimit.perMs],

@@ -173,7 +173,10 @@ export class SoakLedger {
     // The order.updated of a confirm that did not succeed is not owed (the request is counted above).
     const notOwed = new Set<string>()
     for (const record of this.requests.values()) {
-      if (record.method === 'order.confirm' && record.outcome !== 'ok') notOwed.add(`updated:${record.subject}`)
+      if (record.method === 'order.confirm' && record.outcome !== 'ok') {
+        notOwed.add(`updated:${record.subject}`)
+        notOwed.add(`notice:${record.subject}`)
+      }
     }
     let pushesLost = 0
     let pushesDeliveredTwice = 0

@@ -16,6 +16,9 @@ export function pushKey(push: PushMessage): string {
   if (push.topic === TICK_TOPIC && typeof data?.k === 'number') return `tick:${data.k}`
   if (push.topic === 'notify' && typeof data?.order?.id === 'string') return `notify:${data.order.id}`
   if (push.topic === 'order.updated' && typeof data?.order?.id === 'string') return `updated:${data.order.id}`
+  // The confirming identity hears of its own confirm; the soak's clients all share one identity.
+  const orderId = (push.data as { orderId?: unknown } | undefined)?.orderId
+  if (push.topic === 'notice' && typeof orderId === 'string') return `notice:${orderId}`
   return `other:${push.topic}:${push.seq}`
 }
 
@@ -105,6 +108,7 @@ export async function runRequester(settings: RequesterSettings, engineOf: () => 
     if (orderId !== undefined) {
       ledger.request(key, settings.client, 'order.confirm', orderId)
       ledger.expectPush(`updated:${orderId}`, null)
+      ledger.expectPush(`notice:${orderId}`, null)
       engineOf()
         .request<{ id?: string }>('order.confirm', { id: orderId }, { timeoutMs: SOAK_REQUEST_TIMEOUT_MS })
         .then((result) => ledger.answered(key, String(result?.id)), failed)

@@ -28,6 +28,8 @@ export function createDemoMethods(orders: OrderBook): Map<string, MethodEntry> {
           throw new CodedError(outcome.code, outcome.code === 'not_found' ? `no order ${id}` : `order ${id} is already confirmed`)
         }
         context.publish('order.updated', { order: outcome.order })
+        // Every device of the one who confirmed hears it; nobody else does.
+        context.publish('notice', { text: `订单 ${outcome.order.title} 已确认`, orderId: id }, { user: context.identity })
         return { id, status: 'confirmed' }
       },
     ],

@@ -12,7 +12,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { startReferenceServer } from '../../server/app'
-import type { ReferenceServer, ReferenceServerOptions } from '../../server/app'
+import type { ReferenceServer, ReferenceServerOptions, ServerLimits } from '../../server/app'
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..')
 const TSX_BIN = path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx')
@@ -27,11 +27,33 @@ export const TEST_SOCKET_TOKEN = 'dev-token'
 export const TEST_ADMIN_TOKEN = 'dev-admin'
 
 /**
- * Starts the server in this process: in memory, port 0, no simulator, quiet; any option
- * overrides (e.g. `{ heartbeatMs: 200 }`). Resolves once it listens; the caller closes it.
+ * Limits for tests on loopback: every client comes from 127.0.0.1 and, with the development
+ * token, is the identity `dev`, so the per-address and per-identity limits are raised; tests of
+ * the limits set their own.
+ */
+export const LOOPBACK_LIMITS: Partial<ServerLimits> = {
+  maxConnectionsPerAddress: 20_000,
+  maxPendingPerAddress: 20_000,
+  hellosPerSecondPerAddress: 100_000,
+  maxSessionsPerIdentity: 100_000,
+  requestsPerSecondPerIdentity: 1_000_000,
+}
+
+/** LOOPBACK_LIMITS as the environment of a spawned server (server/config.ts). */
+const LOOPBACK_LIMITS_ENV: Record<string, string> = {
+  MAX_CONNECTIONS_PER_ADDRESS: String(LOOPBACK_LIMITS.maxConnectionsPerAddress),
+  MAX_PENDING_PER_ADDRESS: String(LOOPBACK_LIMITS.maxPendingPerAddress),
+  HELLOS_PER_SECOND_PER_ADDRESS: String(LOOPBACK_LIMITS.hellosPerSecondPerAddress),
+  MAX_SESSIONS_PER_IDENTITY: String(LOOPBACK_LIMITS.maxSessionsPerIdentity),
+  REQUESTS_PER_SECOND_PER_IDENTITY: String(LOOPBACK_LIMITS.requestsPerSecondPerIdentity),
+}
+
+/**
+ * Starts the server in this process: in memory, port 0, no simulator, quiet, loopback limits;
+ * any option overrides (e.g. `{ heartbeatMs: 200 }`). Resolves once it listens; the caller closes it.
  */
 export function startTestServer(options: ReferenceServerOptions = {}): Promise<ReferenceServer> {
-  return startReferenceServer({ port: 0, dataDir: null, simulateOrdersMs: 0, ...options })
+  return startReferenceServer({ port: 0, dataDir: null, simulateOrdersMs: 0, ...options, limits: { ...LOOPBACK_LIMITS, ...options.limits } })
 }
 
 /** A port that was free a moment ago (bound on 127.0.0.1 port 0, then released). */
@@ -93,6 +115,7 @@ export async function spawnServerProcess(options: SpawnServerOptions = {}): Prom
     SOCKET_TOKEN: TEST_SOCKET_TOKEN,
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     SIMULATE_ORDERS_MS: '0',
+    ...LOOPBACK_LIMITS_ENV,
     ...options.env,
     HOST: '127.0.0.1',
     PORT: String(port),

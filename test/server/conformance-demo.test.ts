@@ -143,15 +143,17 @@ describe('order.confirm', () => {
     expect((await list(actor)).list[0].status).toBe('confirmed')
   })
 
-  it('sends the res before the order.updated push it caused', async () => {
+  it('sends the res before the pushes it caused: order.updated to everyone, a notice to the one who confirmed', async () => {
     const server = await serve({ seedOrders: false })
     const client = await open(server)
     server.push('notify', { order: order('o-2', '1.00', 'jsz', 1) })
     await client.pushes(1)
     await client.request('order.confirm', { id: 'o-2' }, 'confirm-o-2')
-    await client.next((frame) => frame.type === 'push')
-    const types = client.received.slice(-2).map((frame: ServerFrame) => frame.type)
-    expect(types).toEqual(['res', 'push'])
+    const [updated, notice] = await client.pushes(2)
+    const frames = client.received.slice(-3)
+    expect(frames.map((frame: ServerFrame) => frame.type)).toEqual(['res', 'push', 'push'])
+    expect(updated).toMatchObject({ topic: 'order.updated', data: { order: { id: 'o-2', status: 'confirmed' } } })
+    expect(notice).toMatchObject({ topic: 'notice', data: { orderId: 'o-2', text: expect.stringContaining('已确认') } })
   })
 
   it('does not confirm or push again for a re-sent request id', async () => {

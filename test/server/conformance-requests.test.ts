@@ -136,12 +136,13 @@ describe('answered-id dedupe', () => {
     expect(runs).toEqual(['x'])
   })
 
-  it('keeps ids per session: another session may use the same id', async () => {
+  it('keeps ids per identity: another session of the same identity gets the remembered answer', async () => {
     const { server, client } = await open()
     await client.request('test.count', 'one', 'shared')
     const { client: other } = await RawClient.open(server.wsUrl)
     clients.push(other)
-    expect(await other.request('test.count', 'two', 'shared')).toMatchObject({ ok: true, result: 2 })
+    expect(await other.request('test.count', 'two', 'shared')).toMatchObject({ ok: true, result: 1 })
+    expect(runs).toEqual(['one'])
   })
 
   it('remembers failures too: a repeated id of an unknown method gets the same error', async () => {
@@ -185,14 +186,14 @@ describe('hostile input', () => {
     expect(await client.request('test.count', 'c', '__proto__')).toMatchObject({ ok: true, result: 1 })
   })
 
-  it('does not let one client touch another session through its sid', async () => {
+  it('treats a sid nobody holds as unknown: a new session, resumed:false', async () => {
     const { server, client } = await open()
-    const victimSid = client.received[0].sid as string
-    await client.request('test.count', 'victim', 'v-1')
-    const { client: attacker, welcome } = await RawClient.open(server.wsUrl, { sid: `${victimSid}x` })
-    clients.push(attacker)
-    expect(welcome.resumed).toBe(false)
-    expect(await attacker.request('test.count', 'attacker', 'v-1')).toMatchObject({ result: 2 })
+    const sid = client.received[0].sid as string
+    const { client: other, welcome } = await RawClient.open(server.wsUrl, { sid: `${sid}x` })
+    clients.push(other)
+    expect(welcome).toMatchObject({ resumed: false })
+    expect(welcome.sid).not.toBe(sid)
+    expect(client.isClosed).toBe(false)
   })
 })
 

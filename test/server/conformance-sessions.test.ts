@@ -171,18 +171,18 @@ describe('resume', () => {
     expect(again.resumed).toBe(false)
   })
 
-  it('answers resumed:false when the pushes below hello.ack were acked and freed', async () => {
+  it('keeps acked pushes within pushLogLimit: a resume from an older ack replays them again', async () => {
     const server = await serve()
     const { client, welcome } = await open(server)
     for (let i = 1; i <= 3; i += 1) server.push('n', i)
     await client.pushes(3)
     client.send({ type: 'ack', seq: 3 })
-    // ack is processed in order before the echo is answered; the sweep then frees seq 1..3.
     await client.request('echo')
     await client.close()
     await waitForFlush()
-    const { welcome: again } = await open(server, { sid: welcome.sid as string, ack: 0 })
-    expect(again.resumed).toBe(false)
+    const { client: back, welcome: again } = await open(server, { sid: welcome.sid as string, ack: 0 })
+    expect(again.resumed).toBe(true)
+    expect(seqs(await back.pushes(3))).toEqual([1, 2, 3])
   })
 
   it('remembers answered ids of the old session after resumed:false (no second run)', async () => {

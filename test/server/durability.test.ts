@@ -52,11 +52,12 @@ it('resumes a session after SIGKILL + restart: missed pushes replay in order, a 
   back.send({ type: 'hello', v: 1, token: 'dev-token', sid, ack: 1 })
   back.send({ type: 'req', id: 'confirm-A1003', method: 'order.confirm', params: { id: 'A1003' } })
   expect(await back.next()).toMatchObject({ type: 'welcome', sid, resumed: true })
-  const replayed = [await back.next(), await back.next(), await back.next()]
+  const replayed = [await back.next(), await back.next(), await back.next(), await back.next()]
   expect(replayed.map((frame) => [frame.seq, frame.topic])).toEqual([
     [2, 'order.updated'],
-    [3, 'also-before'],
-    [4, 'while-away'],
+    [3, 'notice'],
+    [4, 'also-before'],
+    [5, 'while-away'],
   ])
   expect(await back.next()).toEqual(confirmed)
   const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text()

@@ -202,11 +202,12 @@ describe('seed and simulator', () => {
 })
 
 describe('demo methods', () => {
-  const context = (published: Array<[string, unknown]>): MethodContext => ({
+  const context = (published: Array<[string, unknown, unknown]>): MethodContext => ({
     sid: 's',
+    identity: 'merchant-1',
     nowMs: 0,
-    publish: (topic, data) => {
-      published.push([topic, data])
+    publish: (topic, data, to) => {
+      published.push([topic, data, to])
       return 1
     },
   })
@@ -214,10 +215,13 @@ describe('demo methods', () => {
   it('order.confirm publishes order.updated with the confirmed order', () => {
     const { orders } = book()
     orders.put(order('a', '1', 'jdc', 1))
-    const published: Array<[string, unknown]> = []
+    const published: Array<[string, unknown, unknown]> = []
     const confirm = createDemoMethods(orders).get('order.confirm') as MethodHandler
     expect(confirm({ id: 'a' }, context(published))).toEqual({ id: 'a', status: 'confirmed' })
-    expect(published).toEqual([['order.updated', { order: { ...order('a', '1.00', 'jdc', 1), status: 'confirmed' } }]])
+    expect(published).toEqual([
+      ['order.updated', { order: { ...order('a', '1.00', 'jdc', 1), status: 'confirmed' } }, undefined],
+      ['notice', { text: expect.stringContaining('已确认'), orderId: 'a' }, { user: 'merchant-1' }],
+    ])
   })
 
   it('has exactly list, order.confirm and echo', () => {

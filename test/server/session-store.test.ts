@@ -3,9 +3,10 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Database } from '../../server/database'
-import { SessionStore } from '../../server/session-store'
+import { SessionStore, type PushTarget, type SessionState } from '../../server/session-store'
 
-const LIMITS = { pushLogLimit: 10, pushLogBytes: 1 << 20, answeredLimit: 10, answeredBytes: 1 << 20 }
+const LIMITS = { pushLogLimit: 10, pushLogBytes: 1 << 20, answeredLimit: 10, answeredBytes: 1 << 20, answerTtlMs: 24 * 3600_000 }
+const ALL: PushTarget = { kind: 'all' }
 const tempDirs: string[] = []
 const open: Database[] = []
 
@@ -21,169 +22,173 @@ function tempDir(): string {
   return dir
 }
 
+const seqsOf = (store: SessionStore, session: SessionState) => store.pushesFrom(session, 1, 10_000).map((push) => push.seq)
+const seqIn = (deliveries: Array<{ session: SessionState; seq: number }>, session: SessionState) => deliveries.find((delivery) => delivery.session === session)?.seq
+
 afterEach(() => {
   for (const db of open.splice(0)) db.close()
   for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
 })
 
 describe('SessionStore', () => {
-  it('numbers each session\'s pushes from 1 over one shared log', () => {
+  it('numbers each session\'s pushes from 1, whenever it was created', () => {
     const { store } = memoryStore()
-    const a = store.create(1)
+    const a = store.create('u1', 1)
     expect(store.lastSeq(a)).toBe(0)
-    store.appendToAll('t', null)
-    const b = store.create(1)
-    const id = store.appendToAll('t', '2')
-    expect([store.seqOf(a, id), store.seqOf(b, id)]).toEqual([2, 1])
+    store.append(ALL, 't', null)
+    const b = store.create('u1', 1)
+    const deliveries = store.append(ALL, 't', '2')
+    expect([seqIn(deliveries, a), seqIn(deliveries, b)]).toEqual([2, 1])
     expect([store.lastSeq(a), store.lastSeq(b)]).toEqual([2, 1])
-    expect(store.pushesAfter(a, 0)).toEqual([
+    expect(store.pushesFrom(a, 1, 100)).toEqual([
       { seq: 1, topic: 't', data: null },
       { seq: 2, topic: 't', data: '2' },
     ])
-    expect(store.pushesAfter(a, 1)).toEqual([{ seq: 2, topic: 't', data: '2' }])
-    expect(store.pushesAfter(b, 0)).toEqual([{ seq: 1, topic: 't', data: '2' }])
+    expect(store.pushesFrom(a, 2, 100)).toEqual([{ seq: 2, topic: 't', data: '2' }])
+    expect(store.pushesFrom(b, 1, 100)).toEqual([{ seq: 1, topic: 't', data: '2' }])
   })
 
-  it('stores a push once, whatever the number of sessions', () => {
+  it('stores a push once, whatever the number of sessions it reaches', () => {
     const { db, store } = memoryStore()
-    for (let i = 0; i < 50; i += 1) store.create(1)
-    store.appendToAll('all', '{}')
+    for (let i = 0; i < 50; i += 1) store.create(`u${i % 5}`, 1)
+    expect(store.append(ALL, 'all', '{}')).toHaveLength(50)
     expect(db.sqlite.prepare('SELECT COUNT(*) FROM pushes').pluck().get()).toBe(1)
   })
 
-  it('trims the log in batches, keeping at least pushLogLimit pushes; a resume below them is refused', () => {
+  it('reaches every session, one identity\'s, or one topic\'s; each numbered in its own sequence', () => {
     const { store } = memoryStore()
-    const session = store.create(1)
-    for (let i = 0; i < 30; i += 1) store.appendToAll('t', null)
-    const held = store.pushesAfter(session, 0)
-    expect(held.length).toBeGreaterThanOrEqual(LIMITS.pushLogLimit)
-    expect(held.length).toBeLessThanOrEqual(LIMITS.pushLogLimit + 1)
-    expect(held[held.length - 1].seq).toBe(30)
-    const oldestHeld = held[0].seq
-    expect(store.canResume(session, oldestHeld - 1)).toBe(true)
-    expect(store.canResume(session, oldestHeld - 2)).toBe(false)
+    const [a1, a2, b1] = [store.create('alice', 1), store.create('alice', 1), store.create('bob', 1)]
+    store.setTopics(b1, ['weather'], true)
+    store.setTopics(a2, ['weather', 'sports'], true)
+    expect(store.append({ kind: 'user', user: 'alice' }, 'for-alice', null).map((d) => d.session)).toEqual([a1, a2])
+    expect(store.append({ kind: 'topic', topic: 'weather' }, 'rain', null).map((d) => d.session).sort((x, y) => x.sid.localeCompare(y.sid))).toEqual([a2, b1].sort((x, y) => x.sid.localeCompare(y.sid)))
+    expect(store.append({ kind: 'user', user: 'nobody' }, 'lost', null)).toEqual([])
+    expect(store.append(ALL, 'everyone', null)).toHaveLength(3)
+    expect(store.pushesFrom(a1, 1, 10).map((push) => push.topic)).toEqual(['for-alice', 'everyone'])
+    expect(store.pushesFrom(a2, 1, 10).map((push) => push.topic)).toEqual(['for-alice', 'rain', 'everyone'])
+    expect(store.pushesFrom(b1, 1, 10).map((push) => [push.seq, push.topic])).toEqual([[1, 'rain'], [2, 'everyone']])
+    expect(store.setTopics(a2, ['weather'], false)).toEqual(['sports'])
+    expect(store.append({ kind: 'topic', topic: 'weather' }, 'snow', null).map((d) => d.session)).toEqual([b1])
+  })
+
+  it('keeps the last pushLogLimit pushes of each log; a resume below them is refused', () => {
+    const { store } = memoryStore()
+    const session = store.create('u', 1)
+    for (let i = 0; i < 30; i += 1) store.append(ALL, 't', null)
+    expect(seqsOf(store, session)).toEqual(Array.from({ length: LIMITS.pushLogLimit }, (_unused, i) => 21 + i))
     expect(store.canResume(session, 30)).toBe(true)
+    expect(store.canResume(session, 20)).toBe(true)
+    expect(store.canResume(session, 19)).toBe(false)
     expect(store.canResume(session, 31)).toBe(false)
   })
 
-  it('frees pushes on flush once every session has acknowledged them', () => {
-    const { store } = memoryStore()
-    const a = store.create(1)
-    const b = store.create(1)
-    for (let i = 0; i < 5; i += 1) store.appendToAll('t', null)
-    store.recordAck(a, 4)
-    store.recordAck(a, 2)
-    expect(a.acked).toBe(4)
-    store.recordAck(b, 2)
-    store.flush()
-    expect(store.pushesAfter(a, 0).map((push) => push.seq)).toEqual([3, 4, 5])
-    expect(store.canResume(b, 2)).toBe(true)
-    expect(store.canResume(b, 1)).toBe(false)
-  })
-
-  it('remembers answers per session and forgets the oldest beyond answeredLimit on flush', () => {
+  it('deletes a payload once no log references it', () => {
     const { db, store } = memoryStore()
-    const session = store.create(1)
-    const other = store.create(1)
-    for (let n = 1; n <= 40; n += 1) store.rememberAnswer(session, `id-${n}`, `res-${n}`)
-    expect(store.findAnswer(session, 'id-1')).toBe('res-1')
-    store.flush()
-    expect(store.findAnswer(session, 'id-40')).toBe('res-40')
-    expect(store.findAnswer(session, 'id-31')).toBe('res-31')
-    expect(store.findAnswer(session, 'id-1')).toBeUndefined()
-    expect(store.findAnswer(other, 'id-40')).toBeUndefined()
-    expect(db.sqlite.prepare('SELECT COUNT(*) FROM answered').pluck().get()).toBe(LIMITS.answeredLimit)
+    const a = store.create('u', 1)
+    store.append(ALL, 't', '1')
+    store.create('u', 1)
+    for (let i = 0; i < 10; i += 1) store.append(ALL, 't', null)
+    // a's first push fell out of its log, which was its only reference.
+    expect(seqsOf(store, a)[0]).toBe(2)
+    expect(db.sqlite.prepare("SELECT COUNT(*) FROM pushes WHERE data = '1'").pluck().get()).toBe(0)
+    store.delete(a)
+    store.delete([...store.sessionsOf('u')][0])
+    expect(db.sqlite.prepare('SELECT COUNT(*) FROM pushes').pluck().get()).toBe(0)
   })
 
-  it('moves answers to another session', () => {
-    const { store } = memoryStore()
-    const from = store.create(1)
-    const to = store.create(1)
-    store.rememberAnswer(from, 'x', 'res-x')
-    store.moveAnswers(from, to)
-    expect(store.findAnswer(to, 'x')).toBe('res-x')
-    expect(store.findAnswer(from, 'x')).toBeUndefined()
-    store.rememberAnswer(to, 'y', 'res-y')
-    expect(store.findAnswer(to, 'y')).toBe('res-y')
-  })
-
-  it('expires sessions unused for the TTL unless they are live, with their answers', () => {
+  it('remembers answers per identity, across its sessions, and forgets the oldest beyond answeredLimit on flush', () => {
     const { db, store } = memoryStore()
-    const idle = store.create(1_000)
-    const live = store.create(1_000)
-    const recent = store.create(1_900)
-    store.rememberAnswer(idle, 'a', 'r')
-    expect(store.expire(2_000, 1_000, (session) => session === live)).toBe(1)
+    for (let n = 1; n <= 40; n += 1) store.rememberAnswer('alice', `id-${n}`, `res-${n}`, n)
+    expect(store.findAnswer('alice', 'id-1', 100)).toBe('res-1')
+    expect(store.findAnswer('bob', 'id-1', 100)).toBeUndefined()
+    store.flush()
+    expect(store.findAnswer('alice', 'id-40', 100)).toBe('res-40')
+    expect(store.findAnswer('alice', 'id-31', 100)).toBe('res-31')
+    expect(store.findAnswer('alice', 'id-30', 100)).toBeUndefined()
+    expect(db.sqlite.prepare('SELECT COUNT(*) FROM answers').pluck().get()).toBe(LIMITS.answeredLimit)
+    expect(store.answerUsage('alice').count).toBe(LIMITS.answeredLimit)
+  })
+
+  it('keeps answers answerTtlMs, whatever becomes of the session', () => {
+    const { store } = memoryStore()
+    const session = store.create('alice', 0)
+    store.rememberAnswer('alice', 'confirm-1', 'res', 0)
+    store.expire(10 * 60_000, 5 * 60_000, () => false)
+    expect(store.get(session.sid)).toBeUndefined()
+    expect(store.findAnswer('alice', 'confirm-1', 12 * 3600_000)).toBe('res')
+    expect(store.findAnswer('alice', 'confirm-1', 24 * 3600_000 + 1)).toBeUndefined()
+    store.expire(24 * 3600_000 + 1, 5 * 60_000, () => false)
+    expect(store.answerUsage('alice').count).toBe(0)
+  })
+
+  it('expires sessions unused for the TTL unless they are live', () => {
+    const { store } = memoryStore()
+    const idle = store.create('u', 0)
+    const live = store.create('u', 0)
+    const recent = store.create('u', 0)
+    store.touch(recent, 250)
+    expect(store.expire(300, 100, (session) => session === live)).toBe(1)
     expect(store.get(idle.sid)).toBeUndefined()
     expect(store.get(live.sid)).toBe(live)
     expect(store.get(recent.sid)).toBe(recent)
-    expect(db.sqlite.prepare('SELECT COUNT(*) FROM answered').pluck().get()).toBe(0)
+    expect(store.sessionsOf('u').size).toBe(2)
   })
 
-  it('reloads sessions, seqs, the log floor and answers from the file after a crash', () => {
+  it('reloads sessions, identities, topics, seqs, log floors and answers from the file after a crash', () => {
     const dir = tempDir()
     const first = Database.open(dir)
     const store = new SessionStore(first, LIMITS)
-    const session = store.create(5)
-    const late = store.create(5)
-    for (let i = 0; i < 4; i += 1) store.appendToAll('t', String(i))
-    store.rememberAnswer(session, 'req-1', 'res-1')
-    store.recordAck(session, 2)
-    store.recordAck(late, 1)
+    const session = store.create('alice', 5)
+    store.setTopics(session, ['news'], true)
+    for (let i = 0; i < 14; i += 1) store.append(ALL, 't', String(i))
+    store.recordAck(session, 12)
+    store.rememberAnswer('alice', 'r-1', 'answer', 5)
     store.flush()
-    store.appendToAll('t', '4')
-    // No flush and no close: as if the process died here.
+    // No close(): the process died.
     const second = Database.open(dir)
     open.push(second, first)
     const again = new SessionStore(second, LIMITS)
-    const reloaded = again.get(session.sid)
-    if (!reloaded) throw new Error('session lost')
-    expect(reloaded).toMatchObject({ sid: session.sid, acked: 2, lastSeenMs: 5 })
-    expect([...(reloaded.answers ?? [])].map(([id]) => id)).toEqual(['req-1'])
-    expect(again.lastSeq(reloaded)).toBe(5)
-    expect(again.pushesAfter(reloaded, 1).map((push) => push.data)).toEqual(['1', '2', '3', '4'])
-    expect(again.canResume(reloaded, 1)).toBe(true)
-    expect(again.canResume(reloaded, 0)).toBe(false)
-    expect(again.findAnswer(reloaded, 'req-1')).toBe('res-1')
+    const reloaded = again.get(session.sid) as SessionState
+    expect(reloaded).toMatchObject({ identity: 'alice', acked: 12, nextSeq: 15, firstSeq: 5 })
+    expect([...reloaded.topics]).toEqual(['news'])
+    expect(again.canResume(reloaded, 4)).toBe(true)
+    expect(again.canResume(reloaded, 3)).toBe(false)
+    expect(again.pushesFrom(reloaded, 13, 10).map((push) => push.data)).toEqual(['12', '13'])
+    expect(again.findAnswer('alice', 'r-1', 6)).toBe('answer')
+    expect(seqIn(again.append({ kind: 'topic', topic: 'news' }, 'n', null), reloaded)).toBe(15)
   })
 
-  it('keeps counting after every push was freed and the process restarted', () => {
+  it('starts over from the first schema: its sessions cannot be carried over, its orders are not touched', () => {
     const dir = tempDir()
-    const first = Database.open(dir)
-    const store = new SessionStore(first, LIMITS)
-    const session = store.create(1)
-    for (let i = 0; i < 3; i += 1) store.appendToAll('t', null)
-    store.recordAck(session, 3)
-    store.flush()
-    first.close()
-    const second = Database.open(dir)
-    open.push(second)
-    const again = new SessionStore(second, LIMITS)
-    const reloaded = again.get(session.sid)
-    if (!reloaded) throw new Error('session lost')
-    expect(again.lastSeq(reloaded)).toBe(3)
-    expect(again.canResume(reloaded, 3)).toBe(true)
-    expect(again.seqOf(reloaded, again.appendToAll('t', null))).toBe(4)
+    const old = Database.open(dir)
+    old.sqlite.exec("CREATE TABLE sessions (sid TEXT PRIMARY KEY, base INTEGER, acked INTEGER, last_seen_ms INTEGER); INSERT INTO sessions VALUES ('old', 0, 0, 0); CREATE TABLE orders (id TEXT); INSERT INTO orders VALUES ('A1')")
+    old.close()
+    const db = Database.open(dir)
+    open.push(db)
+    const store = new SessionStore(db, LIMITS)
+    expect(store.size).toBe(0)
+    expect(db.sqlite.prepare('SELECT COUNT(*) FROM orders').pluck().get()).toBe(1)
+    expect(store.create('u', 1).sid).toMatch(/^[0-9a-f-]{36}$/)
   })
 })
 
 describe('Database.transaction', () => {
   it('rolls back rows and in-memory counters together when the function throws', () => {
     const { db, store } = memoryStore()
-    const session = store.create(1)
-    store.appendToAll('t', null)
+    const session = store.create('u', 1)
+    store.append(ALL, 't', null)
     expect(() =>
       db.transaction(() => {
-        store.appendToAll('t', null)
-        store.rememberAnswer(session, 'x', 'r')
+        store.append(ALL, 't', null)
+        store.rememberAnswer('u', 'x', 'r', 1)
         throw new Error('abort')
       }),
     ).toThrow('abort')
     expect(store.lastSeq(session)).toBe(1)
-    expect(session.answers?.size ?? 0).toBe(0)
-    expect(store.pushesAfter(session, 0)).toHaveLength(1)
-    expect(store.findAnswer(session, 'x')).toBeUndefined()
-    expect(store.seqOf(session, store.appendToAll('t', null))).toBe(2)
+    expect(store.answerUsage('u')).toEqual({ count: 0, bytes: 0 })
+    expect(store.pushesFrom(session, 1, 10)).toHaveLength(1)
+    expect(store.findAnswer('u', 'x', 1)).toBeUndefined()
+    expect(seqIn(store.append(ALL, 't', null), session)).toBe(2)
   })
 
   it('runs afterCommit actions once the outermost transaction commits, in order, and drops them on rollback', () => {
@@ -207,15 +212,15 @@ describe('Database.transaction', () => {
 
   it('undoes a nested transaction when the outer one fails later', () => {
     const { db, store } = memoryStore()
-    const session = store.create(1)
+    const session = store.create('u', 1)
     expect(() =>
       db.transaction(() => {
-        db.transaction(() => store.appendToAll('t', null))
+        db.transaction(() => store.append(ALL, 't', null))
         throw new Error('outer abort')
       }),
     ).toThrow('outer abort')
     expect(store.lastSeq(session)).toBe(0)
-    expect(store.pushesAfter(session, 0)).toEqual([])
+    expect(store.pushesFrom(session, 1, 10)).toEqual([])
   })
 
   it('runs every afterCommit action even when one throws, then rethrows', () => {
@@ -237,15 +242,15 @@ describe('Database.transaction', () => {
     const db = Database.open(dir)
     open.push(db)
     const store = new SessionStore(db, LIMITS)
-    const session = store.create(1)
+    const session = store.create('u', 1)
     const reader = Database.open(dir)
     open.push(reader)
     const committedRows = (): unknown => reader.sqlite.prepare('SELECT COUNT(*) FROM pushes').pluck().get()
     const sent: number[] = []
     for (let i = 0; i < 3; i += 1) {
       db.joinBatch()
-      const id = db.transaction(() => store.appendToAll('t', null))
-      db.afterCommit(() => sent.push(store.seqOf(session, id)))
+      const deliveries = db.transaction(() => store.append(ALL, 't', null))
+      db.afterCommit(() => sent.push(seqIn(deliveries, session) as number))
     }
     expect(committedRows()).toBe(0)
     expect(sent).toEqual([])
@@ -256,17 +261,17 @@ describe('Database.transaction', () => {
 
   it('keeps the rest of a batch when one savepoint in it rolls back', async () => {
     const { db, store } = memoryStore()
-    const session = store.create(1)
+    const session = store.create('u', 1)
     db.joinBatch()
-    db.transaction(() => store.appendToAll('kept', null))
+    db.transaction(() => store.append(ALL, 'kept', null))
     expect(() =>
       db.transaction(() => {
-        store.appendToAll('dropped', null)
+        store.append(ALL, 'dropped', null)
         throw new Error('abort one')
       }),
     ).toThrow('abort one')
     db.commitBatch()
-    expect(store.pushesAfter(session, 0)).toEqual([{ seq: 1, topic: 'kept', data: null }])
+    expect(store.pushesFrom(session, 1, 10)).toEqual([{ seq: 1, topic: 'kept', data: null }])
   })
 
   it('keeps meta values', () => {
@@ -301,35 +306,34 @@ describe('Database.transaction', () => {
 })
 
 describe('byte limits', () => {
-  it('forgets the oldest answers once a session holds more than answeredBytes', () => {
+  it('forgets the oldest answers once an identity holds more than answeredBytes', () => {
     const { store } = memoryStore({ ...LIMITS, answeredLimit: 1000, answeredBytes: 10_000 })
-    const session = store.create(1)
-    for (let n = 1; n <= 10; n += 1) store.rememberAnswer(session, `id-${n}`, 'r'.repeat(2000))
+    for (let n = 1; n <= 10; n += 1) store.rememberAnswer('alice', `id-${n}`, 'r'.repeat(2000), n)
     store.flush()
-    expect(session.answerBytes).toBeLessThanOrEqual(10_000)
-    expect(store.findAnswer(session, 'id-10')).toBeDefined()
-    expect(store.findAnswer(session, 'id-1')).toBeUndefined()
-    const kept = Array.from({ length: 10 }, (_unused, i) => store.findAnswer(session, `id-${i + 1}`)).filter(Boolean)
+    expect(store.answerUsage('alice').bytes).toBeLessThanOrEqual(10_000)
+    expect(store.findAnswer('alice', 'id-10', 20)).toBeDefined()
+    expect(store.findAnswer('alice', 'id-1', 20)).toBeUndefined()
+    const kept = Array.from({ length: 10 }, (_unused, i) => store.findAnswer('alice', `id-${i + 1}`, 20)).filter(Boolean)
     expect(kept).toHaveLength(4)
   })
 
-  it('trims the push log to pushLogBytes, oldest first, and a session that needed them gets no resume', () => {
+  it('trims a log to pushLogBytes, oldest first, and a session that needed them gets no resume', () => {
     const { store } = memoryStore({ ...LIMITS, pushLogLimit: 1000, pushLogBytes: 10_000 })
-    const session = store.create(1)
-    for (let n = 1; n <= 10; n += 1) store.appendToAll('t', JSON.stringify('d'.repeat(2000)))
-    const held = store.pushesAfter(session, 0)
+    const session = store.create('u', 1)
+    for (let n = 1; n <= 10; n += 1) store.append(ALL, 't', JSON.stringify('d'.repeat(2000)))
+    const held = seqsOf(store, session)
     expect(held.length).toBeGreaterThanOrEqual(4)
     expect(held.length).toBeLessThanOrEqual(5)
-    expect(held[held.length - 1].seq).toBe(10)
+    expect(held[held.length - 1]).toBe(10)
     expect(store.canResume(session, 0)).toBe(false)
     expect(store.canResume(session, 10 - held.length)).toBe(true)
   })
 
   it('keeps the newest push even when it alone is over pushLogBytes', () => {
     const { store } = memoryStore({ ...LIMITS, pushLogLimit: 1000, pushLogBytes: 100 })
-    const session = store.create(1)
-    store.appendToAll('t', JSON.stringify('d'.repeat(500)))
-    store.appendToAll('t', JSON.stringify('e'.repeat(500)))
-    expect(store.pushesAfter(session, 0).map((push) => push.seq)).toEqual([2])
+    const session = store.create('u', 1)
+    store.append(ALL, 't', JSON.stringify('d'.repeat(500)))
+    store.append(ALL, 't', JSON.stringify('e'.repeat(500)))
+    expect(seqsOf(store, session)).toEqual([2])
   })
 })

@@ -18,6 +18,16 @@ import type { SocketEngine } from './socket-engine'
 import { createSocketStore, sameState, zeroCounters } from './store'
 import type { EngineOptions, ErrorSummary, OutboxEntry, PushMessage, RequestOptions, SocketCounters, SocketEvents, SocketState } from './types'
 
+/** A [0, 1) source over the platform's random bytes, or null when it has none. */
+function cryptoRandom(platform: SocketPlatform): (() => number) | null {
+  if (!platform.randomBytes || !platform.randomBytes(4)) return null
+  return () => {
+    const bytes = platform.randomBytes?.(4)
+    if (!bytes || bytes.length < 4) return Math.random()
+    return (((bytes[0] << 24) >>> 0) + (bytes[1] << 16) + (bytes[2] << 8) + bytes[3]) / 2 ** 32
+  }
+}
+
 export abstract class BaseEngine implements SocketEngine {
   readonly store: StoreApi<SocketState>
   protected readonly cfg: EngineTunables
@@ -53,7 +63,10 @@ export abstract class BaseEngine implements SocketEngine {
         },
       },
     )
-    const nextId = createRequestIds({ storage: this.persistence, key: this.persistence.keys.idPrefix, random, isTaken: (id) => this.requests.outbox.has(id) })
+    // Ids need to be unique, not secret; a cryptographic source makes a collision between two
+    // installs as unlikely as it can be, where the host has one (options.random wins: tests).
+    const idRandom = options.random ?? cryptoRandom(platform) ?? Math.random
+    const nextId = createRequestIds({ storage: this.persistence, key: this.persistence.keys.idPrefix, random: idRandom, isTaken: (id) => this.requests.outbox.has(id) })
     this.requests = new RequestQueue({
       cfg: this.cfg,
       now: this.now,

@@ -28,4 +28,9 @@ export interface SocketPlatform {
   getNetworkConnected(): Promise<boolean>
   /** Calls `listener` on every network change; returns the function that stops it. */
   onNetworkChange(listener: (connected: boolean) => void): () => void
+  /**
+   * Cryptographically random bytes, when the host has a synchronous source (`crypto.getRandomValues`
+   * in browsers); absent or null otherwise. Request-id prefixes use it; without it, Math.random.
+   */
+  randomBytes?(length: number): Uint8Array | null
 }

@@ -1,5 +1,6 @@
 /**
- * Request ids unique for the app's install (PROTOCOL.md: "never reused"), without crypto:
+ * Request ids unique for the app's install (PROTOCOL.md: "never reused"), from the engine's
+ * random source (cryptographic where the host has a synchronous one):
  * `<install prefix>-<launch>-<counter>`, all base 36.
  * - the install prefix is random and kept in storage;
  * - the launch part is the stored launch number plus a few random characters (two H5 tabs

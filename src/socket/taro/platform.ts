@@ -25,7 +25,19 @@ export function createTaroPlatform(): SocketPlatform {
     },
     getNetworkConnected: isNetworkConnected,
     onNetworkChange: listenToNetwork,
+    randomBytes,
   }
+}
+
+/**
+ * H5 has crypto.getRandomValues. WeChat's only source is `wx.getRandomValues`, which is
+ * asynchronous: request ids there use Math.random (they need to be unique, not secret; the
+ * session id, made by the server, is the secret).
+ */
+function randomBytes(length: number): Uint8Array | null {
+  const webCrypto = (globalThis as { crypto?: { getRandomValues?: (array: Uint8Array) => Uint8Array } }).crypto
+  if (typeof webCrypto?.getRandomValues !== 'function') return null
+  return webCrypto.getRandomValues(new Uint8Array(length))
 }
 
 function isBrowserSocket(value: unknown): value is WebSocket {

@@ -1,4 +1,5 @@
 import { createRequestIds, randomBase36 } from '../../../src/socket/core/request-ids'
+import { FakePlatform, createFakeEngine } from '../../helpers/fake-platform'
 
 function mapStorage(initial: Record<string, string> = {}) {
   const map = new Map(Object.entries(initial))
@@ -59,4 +60,22 @@ test('randomBase36 uses only base-36 digits, whatever random gives', () => {
   expect(randomBase36(() => 0.9999999, 3)).toBe('zzz')
   expect(randomBase36(() => 5, 2)).toBe('zz')
   expect(randomBase36(() => Number.NaN, 2)).toBe('00')
+})
+
+test('an engine draws its install prefix from the platform\'s random bytes when it has them', () => {
+  const platform = new FakePlatform()
+  let drawn = 0
+  Object.assign(platform, {
+    randomBytes: (length: number) => {
+      drawn += 1
+      return new Uint8Array(length).fill(0xff)
+    },
+  })
+  // No `random` option: the engine's own source is used.
+  const { engine } = createFakeEngine({ random: undefined }, platform)
+  const id = engine.send('echo')
+  expect(drawn).toBeGreaterThan(1)
+  // Every draw is 0xffffffff / 2^32, just under 1: the last base-36 digit, z.
+  expect(id.split('-')[0]).toBe('zzzzzzzz')
+  engine.destroy()
 })
