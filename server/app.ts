@@ -67,6 +67,8 @@ export interface ReferenceServerOptions {
   limits?: Partial<ServerLimits>
   /** Per connection; over it the connection is closed with 4429. Bytes default to 8 MiB per second. */
   rateLimit?: { frames: number; perMs: number; bytes?: number }
+  /** On close(), clients are told to come back within this many ms (`shutting_down`); default 3000. */
+  shutdownRetryMs?: number
   /** Creates an order and pushes `notify` every N ms; 0 = off (default). */
   simulateOrdersMs?: number
   /** Store sample orders on the first start of a database; default true. */
@@ -251,7 +253,7 @@ async function assemble(settings: Settings, db: Database): Promise<ReferenceServ
     for (const timer of timers) clearInterval(timer)
     const serverClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()))
     httpServer.closeIdleConnections()
-    await connections.closeAll(SHUTDOWN_GRACE_MS)
+    await connections.closeAll(SHUTDOWN_GRACE_MS, settings.shutdownRetryMs)
     httpServer.closeAllConnections()
     await serverClosed
     store.flush()

@@ -46,6 +46,7 @@ export function loadConfig(env: Env): LoadedConfig {
     authSecret,
     devLogin: authSecret !== undefined && !production ? true : undefined,
     answerTtlMs: integer(env, 'ANSWER_TTL_MS', 1),
+    shutdownRetryMs: integer(env, 'SHUTDOWN_RETRY_MS', 0),
     adminToken: secret('ADMIN_TOKEN', DEV_ADMIN_TOKEN),
     heartbeatMs: integer(env, 'HEARTBEAT_MS', 1),
     helloTimeoutMs: integer(env, 'HELLO_TIMEOUT_MS', 1),

@@ -33,12 +33,12 @@ export class ConnectionPool {
    * Closes every connection with 1001 and resolves once all have closed; the ones still open
    * after `graceMs` are cut without a close handshake.
    */
-  async closeAll(graceMs: number): Promise<void> {
+  async closeAll(graceMs: number, retryMs: number): Promise<void> {
     const empty = new Promise<void>((resolve) => {
       this.onEmpty = resolve
       if (this.connections.size === 0) resolve()
     })
-    for (const connection of this.connections) connection.shutdown()
+    for (const connection of this.connections) connection.shutdown(retryMs)
     let timer: NodeJS.Timeout | undefined
     const late = new Promise<'late'>((resolve) => {
       timer = setTimeout(() => resolve('late'), graceMs)

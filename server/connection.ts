@@ -144,11 +144,16 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
     }
   }
 
-  /** Closes with 1001 for a server shutdown. */
-  shutdown(): void {
+  /**
+   * Closes with 1001 for a server shutdown, after `error` shutting_down with `retryMs`: clients
+   * come back spread over that window, one attempt each (PROTOCOL.md "Reconnecting").
+   */
+  shutdown(retryMs: number): void {
     if (this.state === 'closing') return
     this.state = 'closing'
     this.closeCode = CLOSE_GOING_AWAY
+    this.out.stop()
+    this.writeNow(JSON.stringify({ type: 'error', code: 'shutting_down', message: 'the server is restarting: reconnect within retryMs', retryMs }))
     this.socket.close(CLOSE_GOING_AWAY, 'server shutting down')
   }
 

@@ -30,6 +30,8 @@ export const MIN_DEADLINE_SWEEP_MS = 10
 export const MAX_DEADLINE_SWEEP_MS = 1_000
 /** Upper bound of the expiry sweep interval; short TTLs (tests) sweep more often. */
 export const MAX_SWEEP_INTERVAL_MS = 30_000
+/** The window clients of a server shutting down are told to come back in (`shutting_down.retryMs`). */
+export const DEFAULT_SHUTDOWN_RETRY_MS = 3_000
 /** How long close() waits for peers to answer the 1001 close before cutting them. */
 export const SHUTDOWN_GRACE_MS = 2_000
 /** Largest body accepted by POST /admin/push, besides the push frame limit. */

@@ -2,6 +2,7 @@
 import type { ReferenceServerOptions } from './app'
 import {
   DEFAULT_ANSWER_TTL_MS,
+  DEFAULT_SHUTDOWN_RETRY_MS,
   DEFAULT_ANSWERED_BYTES,
   DEFAULT_ANSWERED_LIMIT,
   DEFAULT_DATA_DIR,
@@ -45,6 +46,7 @@ export function resolveSettings(options: ReferenceServerOptions): Settings {
     authenticate: options.authenticate ?? null,
     devLogin: options.devLogin ?? false,
     answerTtlMs: options.answerTtlMs ?? DEFAULT_ANSWER_TTL_MS,
+    shutdownRetryMs: options.shutdownRetryMs ?? DEFAULT_SHUTDOWN_RETRY_MS,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     adminToken: options.adminToken ?? DEV_ADMIN_TOKEN,
     heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,

@@ -267,6 +267,14 @@ describe('shutdown (1001)', () => {
     await expect(RawClient.connect(server.wsUrl)).rejects.toThrow()
   })
 
+  it('tells every socket to come back within retryMs (error shutting_down) before its 1001', async () => {
+    const server = await startTestServer({ shutdownRetryMs: 4000 })
+    const client = await connect(server)
+    await client.hello()
+    await server.close()
+    expect(await expectErrorThenClose(client, 'shutting_down', 1001)).toMatchObject({ retryMs: 4000, message: expect.any(String) })
+  })
+
   it('can be closed twice', async () => {
     const server = await startTestServer()
     await Promise.all([server.close(), server.close()])
