@@ -51,7 +51,7 @@ export abstract class BaseEngine implements SocketEngine {
     this.persistence = new Persistence(
       platform,
       options.storageKeyPrefix ?? DEFAULT_STORAGE_KEY_PREFIX,
-      { intervalMs: this.cfg.persistIntervalMs, segmentBytes: this.cfg.storageSegmentBytes, now: this.now },
+      { intervalMs: this.cfg.persistIntervalMs, segmentBytes: this.cfg.storageSegmentBytes, budgetBytes: this.cfg.outboxBytes, now: this.now },
       {
         report: (error) => {
           this.stats.storageErrors++
@@ -59,6 +59,16 @@ export abstract class BaseEngine implements SocketEngine {
         },
         health: (failure) => {
           this.storageError = failure && { code: failure.code, message: failure.message }
+          this.publish()
+        },
+        // A launch that could not read its storage learns of the previous launch's requests late.
+        restored: (requests) => {
+          this.requests.restore(requests)
+          const conn = this.link.writable
+          for (const request of requests) {
+            const entry = this.requests.outbox.get(request.id)
+            if (conn !== null && entry && entry.sends === 0) this.write(conn, entry)
+          }
           this.publish()
         },
       },

@@ -33,6 +33,8 @@ export interface StoredSession {
 export interface PersistenceOptions {
   intervalMs: number
   segmentBytes: number
+  /** The most bytes of requests the outbox may store (outboxBytes). */
+  budgetBytes: number
   now: () => number
 }
 
@@ -40,6 +42,8 @@ export interface PersistenceHooks {
   report(error: SocketError): void
   /** Storage started failing (the error) or works again (null). */
   health(failure: SocketError | null): void
+  /** The stored outbox could not be read at launch; now it could: these requests belong in the outbox. */
+  restored(requests: StoredRequest[]): void
 }
 
 /** Writes that can wait (answered requests, session progress) wait at most this long. */
@@ -47,6 +51,7 @@ export const LAZY_SAVE_MS = 1_000
 /** After a failed write, everything still dirty is tried again this much later. */
 const RETRY_AFTER_FAILURE_MS = 5_000
 const MANIFEST_VERSION = 2
+const READ_FAILED = Symbol('read failed')
 
 interface Segment {
   texts: Map<string, string>
@@ -58,10 +63,15 @@ export class Persistence {
   private readonly segments = new Map<number, Segment>()
   private readonly segmentOf = new Map<string, number>()
   private readonly dirtySegments = new Set<number>()
-  /** Segments that exist in storage, and those of them no longer needed (removed once the manifest stops naming them). */
+  /** Segments that exist in storage (the manifest names exactly these). */
   private readonly written = new Set<number>()
-  private readonly unnamed = new Set<number>()
   private manifestDirty = false
+  /**
+   * The stored outbox could not be read at launch. Until a read succeeds nothing of the outbox
+   * is written (it would overwrite what could not be seen); new requests wait in `deferred`.
+   */
+  private unread = false
+  private deferred = new Map<string, string>()
   private nextSegment = 0
   private readSession: (() => StoredSession | null) | null = null
   private lastFlushAt = -Infinity
@@ -81,9 +91,14 @@ export class Persistence {
 
   // ---- loading ------------------------------------------------------------------------------
 
-  /** The stored requests, oldest first; [] when none or unreadable (reported). */
+  /** The stored requests, oldest first; [] when none or unreadable (reported; a read that threw is tried again later). */
   loadOutbox(): StoredRequest[] {
-    const value = this.readJson(this.keys.outbox)
+    const manifest = this.tryRead(this.keys.outbox)
+    if (manifest === READ_FAILED) {
+      this.unread = true
+      return []
+    }
+    const value = this.parseJson(this.keys.outbox, manifest)
     if (value === undefined) return []
     if (Array.isArray(value)) return this.loadLegacy(value)
     if (!isPlainObject(value) || value.v !== MANIFEST_VERSION || !Array.isArray(value.segments)) {
@@ -94,9 +109,27 @@ export class Persistence {
     for (const n of value.segments) {
       if (!Number.isSafeInteger(n) || (n as number) < 0) continue
       const segment = n as number
-      const items = this.readJson(this.keys.segment(segment))
+      this.nextSegment = Math.max(this.nextSegment, segment + 1)
+      const text = this.tryRead(this.keys.segment(segment))
+      if (text === READ_FAILED) {
+        // Its requests are not known in this launch: it stays named, for the next one to read.
+        this.written.add(segment)
+        continue
+      }
+      const items = this.parseJson(this.keys.segment(segment), text)
       if (!Array.isArray(items)) {
         if (items !== undefined) this.corrupt(this.keys.segment(segment), 'not an array')
+        // Named but gone or unreadable: the manifest stops naming it, and what is left goes.
+        this.written.add(segment)
+        this.dirtySegments.add(segment)
+        this.schedule(LAZY_SAVE_MS)
+        continue
+      }
+      if (items.length === 0) {
+        // Emptied by a launch that could not remove it: removed now.
+        this.written.add(segment)
+        this.dirtySegments.add(segment)
+        this.schedule(LAZY_SAVE_MS)
         continue
       }
       for (const item of items) {
@@ -108,7 +141,6 @@ export class Persistence {
         this.track(item.id, JSON.stringify(item), segment)
       }
       this.written.add(segment)
-      this.nextSegment = Math.max(this.nextSegment, segment + 1)
     }
     return requests
   }
@@ -149,6 +181,11 @@ export class Persistence {
 
   /** A request was queued: written at the end of this tick, or with the next batched flush. */
   requestAdded(id: string, text: string): void {
+    if (this.unread) {
+      this.deferred.set(id, text)
+      this.schedule(0)
+      return
+    }
     let segment = this.nextSegment - 1
     const last = this.segments.get(segment)
     if (!last || last.bytes + utf8ByteLength(text) + 1 > this.options.segmentBytes) segment = this.nextSegment++
@@ -157,8 +194,13 @@ export class Persistence {
     this.schedule(0)
   }
 
-  /** A request was answered or dropped: written within LAZY_SAVE_MS (losing it only re-sends a request the server answers from memory). */
-  requestRemoved(id: string): void {
+  /**
+   * A request was answered or dropped: written within LAZY_SAVE_MS (losing it only re-sends a
+   * request the server answers from memory), or like a new request when `urgent` (a request
+   * failed for good must not come back after a kill).
+   */
+  requestRemoved(id: string, urgent = false): void {
+    if (this.deferred.delete(id)) return
     const segment = this.segmentOf.get(id)
     if (segment === undefined) return
     this.segmentOf.delete(id)
@@ -169,7 +211,7 @@ export class Persistence {
       held.bytes -= utf8ByteLength(text) + 1
     }
     this.dirtySegments.add(segment)
-    this.schedule(LAZY_SAVE_MS)
+    this.schedule(urgent ? 0 : LAZY_SAVE_MS)
   }
 
   /** The session changed; `read` is called when it is written (within LAZY_SAVE_MS); null removes it. */
@@ -191,6 +233,20 @@ export class Persistence {
     const note = (error: SocketError): void => {
       failure ??= error
     }
+    if (this.unread) this.readLate()
+    if (!this.unread) this.flushOutbox(note)
+    const readSession = this.readSession
+    if (readSession) {
+      const session = readSession()
+      const ok = session === null ? this.removeNow(this.keys.session, note) : this.writeNow(this.keys.session, JSON.stringify(session), note)
+      if (ok) this.readSession = null
+    }
+    if (this.unread) failure ??= new SocketError('storage_failed', 'the stored outbox cannot be read: new requests are not stored until it can')
+    this.setHealth(failure)
+    if (failure) this.schedule(RETRY_AFTER_FAILURE_MS)
+  }
+
+  private flushOutbox(note: (error: SocketError) => void): void {
     for (const segment of [...this.dirtySegments].sort((a, b) => a - b)) {
       this.dirtySegments.delete(segment)
       const held = this.segments.get(segment)
@@ -204,34 +260,52 @@ export class Persistence {
         continue
       }
       this.segments.delete(segment)
-      if (this.written.has(segment)) {
-        this.unnamed.add(segment)
-        this.manifestDirty = true
-      }
-    }
-    if (this.manifestDirty) {
-      // Names only segments already written, so a reader never follows a name to nothing.
-      const named = [...this.written].filter((segment) => !this.unnamed.has(segment)).sort((a, b) => a - b)
-      const ok = named.length === 0
-        ? this.removeNow(this.keys.outbox, note)
-        : this.writeNow(this.keys.outbox, JSON.stringify({ v: MANIFEST_VERSION, segments: named }), note)
-      if (ok) this.manifestDirty = false
-    }
-    if (!this.manifestDirty) {
-      for (const segment of this.unnamed) {
-        if (!this.removeNow(this.keys.segment(segment), note)) continue
-        this.unnamed.delete(segment)
+      if (!this.written.has(segment)) continue
+      // Removed before the manifest stops naming it: a reader skips a named segment that is
+      // gone, but nobody would ever remove one that is no longer named.
+      if (this.removeNow(this.keys.segment(segment), note)) {
         this.written.delete(segment)
+        this.manifestDirty = true
+      } else {
+        // At least empty it, so that what left the outbox cannot come back after a relaunch.
+        this.writeNow(this.keys.segment(segment), '[]', note)
+        this.dirtySegments.add(segment)
       }
     }
-    const readSession = this.readSession
-    if (readSession) {
-      const session = readSession()
-      const ok = session === null ? this.removeNow(this.keys.session, note) : this.writeNow(this.keys.session, JSON.stringify(session), note)
-      if (ok) this.readSession = null
+    if (!this.manifestDirty) return
+    const named = [...this.written].sort((a, b) => a - b)
+    const ok = named.length === 0
+      ? this.removeNow(this.keys.outbox, note)
+      : this.writeNow(this.keys.outbox, JSON.stringify({ v: MANIFEST_VERSION, segments: named }), note)
+    if (ok) this.manifestDirty = false
+  }
+
+  /** Tries again to read an outbox a failed read could not see; on success, hands it over and lets new requests in after it. */
+  private readLate(): void {
+    const probe = this.tryRead(this.keys.outbox)
+    if (probe === READ_FAILED) return
+    this.unread = false
+    const requests = this.loadOutbox()
+    if (this.unread) return
+    if (requests.length > 0) this.hooks.restored(requests)
+    const deferred = this.deferred
+    this.deferred = new Map()
+    let stored = 0
+    for (const held of this.segments.values()) stored += held.bytes
+    let left = 0
+    for (const [id, text] of deferred) {
+      const bytes = utf8ByteLength(text) + 1
+      // Storage stays within its budget: what no longer fits stays in memory only.
+      if (stored + bytes > this.options.budgetBytes) {
+        left += 1
+        continue
+      }
+      stored += bytes
+      this.requestAdded(id, text)
     }
-    this.setHealth(failure)
-    if (failure) this.schedule(RETRY_AFTER_FAILURE_MS)
+    if (left > 0) {
+      this.hooks.report(new SocketError('storage_failed', `${left} requests made while storage could not be read are not stored: the stored outbox fills its budget`))
+    }
   }
 
   /** Stops the timers; what is dirty stays unwritten (call flush() first). */
@@ -326,7 +400,20 @@ export class Persistence {
   }
 
   private readJson(key: string): unknown {
-    const text = this.read(key)
+    return this.parseJson(key, this.read(key))
+  }
+
+  /** The stored string, null when absent, or READ_FAILED when storage threw (reported). */
+  private tryRead(key: string): string | null | typeof READ_FAILED {
+    try {
+      return this.platform.getStorage(key)
+    } catch (error) {
+      this.failed('read', key, error)
+      return READ_FAILED
+    }
+  }
+
+  private parseJson(key: string, text: string | null): unknown {
     if (text === null) return undefined
     try {
       return JSON.parse(text) as unknown

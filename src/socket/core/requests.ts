@@ -100,10 +100,10 @@ export class RequestQueue {
     this.outbox.markSent(id, conn)
   }
 
-  /** Delivers the answer of `id` and forgets the request. */
-  answer(id: string, answer: Answer): void {
+  /** Delivers the answer of `id` and forgets the request (`urgent`: written promptly, see Persistence.requestRemoved). */
+  answer(id: string, answer: Answer, urgent = false): void {
     const entry = this.outbox.remove(id)
-    if (entry) this.deps.persistence.requestRemoved(id)
+    if (entry) this.deps.persistence.requestRemoved(id, urgent)
     const caller = this.callers.get(id)
     if (caller) {
       this.forgetCaller(id, caller)
@@ -126,14 +126,14 @@ export class RequestQueue {
   fail(id: string, error: SocketError): void {
     const awaited = this.callers.has(id)
     if (!awaited && !this.outbox.has(id)) return
-    this.answer(id, { ok: false, error })
+    this.answer(id, { ok: false, error }, true)
     if (!awaited) this.deps.report(error)
   }
 
-  /** Forgets `id` without an answer (plain mode: the socket took it). */
-  remove(id: string): OutboxEntry | undefined {
+  /** Forgets `id` without an answer (plain mode: the socket took it; `urgent`: it must not come back). */
+  remove(id: string, urgent = false): OutboxEntry | undefined {
     const entry = this.outbox.remove(id)
-    if (entry) this.deps.persistence.requestRemoved(id)
+    if (entry) this.deps.persistence.requestRemoved(id, urgent)
     return entry
   }
 
@@ -159,7 +159,7 @@ export class RequestQueue {
     let code: SocketErrorCode = 'timeout'
     let message = `no answer to ${entry?.method ?? 'the request'} (${id}) within ${timeoutMs} ms; it was sent and may still take effect: its answer will come as a 'response' event`
     if (entry && entry.sends === 0) {
-      this.remove(id)
+      this.remove(id, true)
       code = 'not_sent'
       message = `${entry.method} (${id}) could not be sent within ${timeoutMs} ms; it was dropped and will not take effect`
     } else {

@@ -22,11 +22,13 @@ class CountingPlatform extends FakePlatform {
 function persistence(platform = new CountingPlatform(), intervalMs = 250, segmentBytes = 1000) {
   const reports: SocketError[] = []
   const health: Array<SocketError | null> = []
-  const p = new Persistence(platform, 'p:', { intervalMs, segmentBytes, now: () => Date.now() }, {
+  const restored: string[][] = []
+  const p = new Persistence(platform, 'p:', { intervalMs, segmentBytes, budgetBytes: 1024 * 1024, now: () => Date.now() }, {
     report: (error) => reports.push(error),
     health: (failure) => health.push(failure),
+    restored: (requests) => restored.push(requests.map((request) => request.id)),
   })
-  return { p, platform, reports, health }
+  return { p, platform, reports, health, restored }
 }
 
 const text = (id: string, padding = 0) => JSON.stringify({ id, method: 'm', createdAt: 1, params: 'x'.repeat(padding) })
@@ -153,4 +155,45 @@ test('corrupt values are reported and ignored', () => {
   expect(p.loadOutbox()).toEqual([])
   expect(p.loadSession()).toBeNull()
   expect(reports.map((error) => error.code)).toEqual(['storage_corrupt', 'storage_corrupt'])
+})
+
+test('an emptied segment whose removal fails stays named, and goes once removal works again', async () => {
+  const platform = new CountingPlatform()
+  const { p } = persistence(platform, 0, 1000)
+  p.requestAdded('a', text('a', 600))
+  p.requestAdded('b', text('b', 600))
+  await flushMicrotasks()
+  platform.storageFailures.remove = true
+  p.requestRemoved('a')
+  p.flush()
+  // Still named, and emptied: a relaunch now reads nothing from it, and it is not left for ever.
+  expect(platform.storage.get(keys.segment(0))).toBe('[]')
+  expect(JSON.parse(platform.storage.get(keys.outbox) as string)).toEqual({ v: 2, segments: [0, 1] })
+  platform.storageFailures.remove = false
+  jest.advanceTimersByTime(5000)
+  expect(platform.storage.has(keys.segment(0))).toBe(false)
+  expect(JSON.parse(platform.storage.get(keys.outbox) as string)).toEqual({ v: 2, segments: [1] })
+})
+
+test('a launch that cannot read its storage overwrites nothing, and takes the stored outbox in once it can', async () => {
+  const platform = new CountingPlatform()
+  const first = persistence(platform, 0, 1000)
+  for (const id of ['old-1', 'old-2', 'old-3']) first.p.requestAdded(id, text(id, 400))
+  first.p.flush()
+  const before = new Map(platform.storage)
+
+  platform.storageFailures.get = true
+  const second = persistence(platform, 0, 1000)
+  expect(second.p.loadOutbox()).toEqual([])
+  second.p.requestAdded('new-1', text('new-1'))
+  second.p.flush()
+  expect(new Map(platform.storage)).toEqual(before)
+  expect(second.health[second.health.length - 1]?.code).toBe('storage_failed')
+
+  platform.storageFailures.get = false
+  jest.advanceTimersByTime(5000)
+  expect(second.restored).toEqual([['old-1', 'old-2', 'old-3']])
+  const third = persistence(new CountingPlatform({ storage: platform.storage }), 0, 1000)
+  expect(third.p.loadOutbox().map((request) => request.id)).toEqual(['old-1', 'old-2', 'old-3', 'new-1'])
+  expect(second.health[second.health.length - 1]).toBeNull()
 })
