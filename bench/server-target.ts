@@ -13,6 +13,7 @@ import path from 'node:path'
 import { Server as SocketIoServer } from 'socket.io'
 import { WebSocketServer } from 'ws'
 import { startReferenceServer } from '../server/app'
+import { LOOPBACK_LIMITS } from '../test/helpers/reference-server'
 import type { TargetCommand, TargetReply, ServerKind } from './server-ipc'
 import { FANOUT_TOPIC, fanoutPayload } from './server-ipc'
 
@@ -34,6 +35,8 @@ async function startReference(): Promise<Target> {
     seedOrders: false,
     // Idle clients in the benchmark do not ping; keep them well within 2 × hb.
     heartbeatMs: 600_000,
+    // Every benchmark client is 127.0.0.1 and the identity `dev`.
+    limits: { ...LOOPBACK_LIMITS, maxConnections: 1_000_000, maxSessions: 1_000_000 },
   })
   return {
     port: server.port,

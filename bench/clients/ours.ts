@@ -13,7 +13,7 @@ const BENCH_REQUEST_TIMEOUT_MS = 120_000
  * prefix and a request deadline above the figures' caps.
  */
 export function createOursClient(endpoints: ClientEndpoints, tag: string): BenchClient {
-  const platform = createWsPlatform()
+  const platform = createWsPlatform({ recordFrames: false })
   const engine = createSocketEngine(platform, { url: endpoints.v1Url, token: endpoints.token, storageKeyPrefix: `bench-${tag}:` })
   engine.connect()
   const isOpen = (state: SocketState): boolean => state.status === 'open'

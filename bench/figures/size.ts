@@ -32,24 +32,22 @@ export const SIZE_EXTERNALS = ['react', 'react-dom', '@tarojs/taro', 'zustand']
 
 const ROOT = path.resolve(__dirname, '../..')
 
-const INDEX_FILE = path.join(ROOT, 'src/socket/index.ts')
-/** src/socket/index.ts lists the engine's exports first, then this marker, then the React layer's. */
-const REACT_LAYER_MARKER = '// ---- React layer'
-
-/** The engine part of src/socket/index.ts: its export lines above the React-layer marker. */
-function engineExports(): string {
-  const text = fs.readFileSync(INDEX_FILE, 'utf8')
-  const at = text.indexOf(REACT_LAYER_MARKER)
-  if (at < 0) throw new Error(`size: ${INDEX_FILE} has no "${REACT_LAYER_MARKER}" line; update bench/figures/size.ts`)
-  return text.slice(0, at).replace(/from '\.\//g, "from './src/socket/")
-}
-
+/**
+ * What an app imports, by layer. A v1 build of the app never carries plain mode: its engine is
+ * chosen by a build-time constant, so the bundles define TARO_APP_WS_PROTOCOL as the app's
+ * config does and the minifier drops the other engine.
+ */
 const ENTRIES: ReadonlyArray<{ label: string; entry: string; contents: () => string }> = [
-  { label: 'ours: engine (the engine part of src/socket/index.ts)', entry: 'src/socket/index.ts, engine exports', contents: engineExports },
+  { label: 'ours: v1 engine', entry: 'src/socket/core/engine.ts', contents: () => "export { createSocketEngine } from './src/socket/core/engine'" },
+  { label: 'ours: plain engine', entry: 'src/socket/plain/engine.ts', contents: () => "export { createPlainEngine } from './src/socket/plain/engine'" },
   {
-    label: 'ours: whole layer (src/socket/index.ts: engine, React hook, Taro adapter)',
-    entry: 'src/socket/index.ts',
-    contents: () => "export * from './src/socket/index'",
+    label: 'ours: whole layer, v1 (engine, React hooks, Taro adapter)',
+    entry: 'src/socket/index.ts, as a v1 app imports it',
+    contents: () => [
+      "export { useSocket, useSocketState } from './src/socket/react/use-socket'",
+      "export { getAppSocket } from './src/socket/taro/app-socket'",
+      "export { SocketError } from './src/socket/core/errors'",
+    ].join('\n'),
   },
   { label: 'partysocket', entry: 'partysocket', contents: () => "export * from 'partysocket'" },
   { label: 'reconnecting-websocket', entry: 'reconnecting-websocket', contents: () => "export { default } from 'reconnecting-websocket'" },
@@ -84,7 +82,7 @@ async function bundle(contents: string): Promise<{ bytes: Buffer; byFile: SizeRe
     write: false,
     metafile: true,
     logLevel: 'silent',
-    define: { 'process.env.NODE_ENV': '"production"' },
+    define: { 'process.env.NODE_ENV': '"production"', 'process.env.TARO_APP_WS_PROTOCOL': '"v1"', 'process.env.TARO_ENV': '"weapp"' },
   })
   const output = Object.values(result.metafile.outputs)[0]
   const byFile = Object.entries(output?.inputs ?? {})

@@ -8,6 +8,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Server as SocketIoServer } from 'socket.io'
 import { startReferenceServer } from '../../server/app'
+import { LOOPBACK_LIMITS } from '../../test/helpers/reference-server'
 import type { PeerHostMessage, PeerHostSettings } from './peer-host'
 
 async function main(settings: PeerHostSettings): Promise<void> {
@@ -16,7 +17,9 @@ async function main(settings: PeerHostSettings): Promise<void> {
     dataDir: null,
     token: settings.token,
     heartbeatMs: settings.heartbeatMs,
-    rateLimit: { frames: 1_000_000_000, perMs: 1000 },
+    rateLimit: { frames: 1_000_000_000, bytes: 1e12, perMs: 1000 },
+    // Every benchmark client is 127.0.0.1 and the identity `dev`.
+    limits: LOOPBACK_LIMITS,
     seedOrders: false,
     simulateOrdersMs: 0,
     log: () => undefined,

@@ -18,6 +18,8 @@ export interface WsPlatformOptions {
   failConnectsWhileOffline?: boolean
   /** Passed to every `new WebSocket(url, options)`. */
   wsOptions?: ClientOptions
+  /** Keep every frame sent in `task.sent` (for assertions); default true, benchmarks turn it off. */
+  recordFrames?: boolean
 }
 
 export interface WsPlatform extends SocketPlatform {
@@ -50,7 +52,7 @@ export class WsSocketTask implements SocketTaskLike {
   private readonly errorListeners: Array<(err: { errMsg?: string }) => void> = []
   private readonly messageListeners: Array<(res: { data: string | ArrayBuffer }) => void> = []
 
-  constructor(url: string, options?: ClientOptions) {
+  constructor(url: string, options?: ClientOptions, private readonly recordFrames = true) {
     this.ws = new WebSocket(url, options)
     this.ws.on('open', () => {
       for (const listener of [...this.openListeners]) listener()
@@ -64,7 +66,9 @@ export class WsSocketTask implements SocketTaskLike {
     })
     this.ws.on('message', (data: RawData, isBinary: boolean) => {
       const payload = isBinary ? toArrayBuffer(data) : rawToString(data)
-      for (const listener of [...this.messageListeners]) listener({ data: payload })
+      const listeners = this.messageListeners
+      if (listeners.length === 1) listeners[0]({ data: payload })
+      else for (const listener of [...listeners]) listener({ data: payload })
     })
   }
 
@@ -82,7 +86,13 @@ export class WsSocketTask implements SocketTaskLike {
       queueMicrotask(() => options.fail?.({ errMsg }))
       return
     }
-    this.sent.push(options.data)
+    if (this.recordFrames) this.sent.push(options.data)
+    // Like a native task, a send asks for a callback only when someone wants to hear back; a
+    // socket that fails after taking the frame reports it through close.
+    if (!options.success) {
+      this.ws.send(options.data)
+      return
+    }
     this.ws.send(options.data, (error) => {
       if (error) options.fail?.({ errMsg: error.message })
       else options.success?.()
@@ -142,7 +152,7 @@ export function createWsPlatform(options: WsPlatformOptions = {}): WsPlatform {
     liveTasks,
     async connectSocket({ url }) {
       if (!network && failWhileOffline) throw { errMsg: 'connectSocket:fail network is down' }
-      const task = new WsSocketTask(url, options.wsOptions)
+      const task = new WsSocketTask(url, options.wsOptions, options.recordFrames ?? true)
       tasks.push(task)
       maxLive = Math.max(maxLive, liveTasks().length)
       return task

@@ -7,7 +7,7 @@ import { STATUS_LABELS, statusHint } from './labels'
 import './index.scss'
 
 const selectStatus = (state: SocketState) => state.status
-const selectPending = (state: SocketState) => state.queue.length
+const selectPending = (state: SocketState) => state.pending
 const selectNextRetryAt = (state: SocketState) => state.nextRetryAt
 const selectStorageError = (state: SocketState) => state.storageError
 

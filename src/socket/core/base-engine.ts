@@ -15,7 +15,7 @@ import type { SocketPlatform } from './platform'
 import { RequestQueue } from './requests'
 import { createRequestIds } from './request-ids'
 import type { SocketEngine } from './socket-engine'
-import { createSocketStore, sameState, zeroCounters } from './store'
+import { createSocketStore, sameState, withLazyQueue, zeroCounters } from './store'
 import type { EngineOptions, ErrorSummary, OutboxEntry, PushMessage, RequestOptions, SocketCounters, SocketEvents, SocketState } from './types'
 
 /** A [0, 1) source over the platform's random bytes, or null when it has none. */
@@ -41,6 +41,9 @@ export abstract class BaseEngine implements SocketEngine {
   private lastError: ErrorSummary | null = null
   private storageError: ErrorSummary | null = null
   private started = false
+  private restoredAny = false
+  /** The outbox version the store shows. */
+  private publishedOutbox = -1
 
   protected constructor(platform: SocketPlatform, options: EngineOptions, linkSettings?: Partial<LinkSettings>) {
     this.cfg = resolveTunables(options)
@@ -53,6 +56,7 @@ export abstract class BaseEngine implements SocketEngine {
       options.storageKeyPrefix ?? DEFAULT_STORAGE_KEY_PREFIX,
       { intervalMs: this.cfg.persistIntervalMs, segmentBytes: this.cfg.storageSegmentBytes, budgetBytes: this.cfg.outboxBytes, now: this.now },
       {
+        textOf: (id) => this.requests.outbox.textOf(id),
         report: (error) => {
           this.stats.storageErrors++
           this.report(error)
@@ -63,6 +67,7 @@ export abstract class BaseEngine implements SocketEngine {
         },
         // A launch that could not read its storage learns of the previous launch's requests late.
         restored: (requests) => {
+          this.restoredAny = true
           this.requests.restore(requests)
           const conn = this.link.writable
           for (const request of requests) {
@@ -76,7 +81,14 @@ export abstract class BaseEngine implements SocketEngine {
     // Ids need to be unique, not secret; a cryptographic source makes a collision between two
     // installs as unlikely as it can be, where the host has one (options.random wins: tests).
     const idRandom = options.random ?? cryptoRandom(platform) ?? Math.random
-    const nextId = createRequestIds({ storage: this.persistence, key: this.persistence.keys.idPrefix, random: idRandom, isTaken: (id) => this.requests.outbox.has(id) })
+    // Ids of this launch cannot meet those of another launch unless its prefix could not be
+    // stored: only then, and only while restored requests wait, is the outbox looked at.
+    const nextId = createRequestIds({
+      storage: this.persistence,
+      key: this.persistence.keys.idPrefix,
+      random: idRandom,
+      isTaken: (id) => this.restoredAny && this.requests.outbox.has(id),
+    })
     this.requests = new RequestQueue({
       cfg: this.cfg,
       now: this.now,
@@ -86,6 +98,7 @@ export abstract class BaseEngine implements SocketEngine {
       counters: this.stats,
       response: (response) => this.events.emit('response', response),
       report: (error) => this.report(error),
+      changed: () => this.publish(),
     })
     this.link = new Link(
       platform,
@@ -106,7 +119,9 @@ export abstract class BaseEngine implements SocketEngine {
 
   /** Loads the outbox a previous launch left; called once the subclass can encode. */
   protected start(): void {
-    this.requests.restore(this.persistence.loadOutbox())
+    const stored = this.persistence.loadOutbox()
+    this.restoredAny = stored.length > 0
+    this.requests.restore(stored)
     this.started = true
     this.publish()
   }
@@ -148,7 +163,7 @@ export abstract class BaseEngine implements SocketEngine {
     // The caller waits before the frame leaves, so no answer can come before it.
     const answer = this.requests.wait<T>(entry.id, options?.timeoutMs ?? this.cfg.requestTimeoutMs)
     this.writeNew(entry)
-    return answer.finally(() => this.publish())
+    return answer
   }
 
   subscribe(topic: string, listener: (data: unknown, push: PushMessage) => void): () => void {
@@ -232,11 +247,12 @@ export abstract class BaseEngine implements SocketEngine {
     if (!this.started) return
     const previous = this.store.getState()
     const link = this.link
-    const next: SocketState = {
+    const outbox = this.requests.outbox
+    const next = {
       task: link.currentTask,
       readyState: link.readyState,
-      status: this.destroyed ? 'closed' : link.status,
-      queue: this.requests.outbox.entries(),
+      status: this.destroyed ? 'closed' as const : link.status,
+      pending: outbox.size,
       sessionId: this.sessionId(),
       lastSeq: this.lastSeq(),
       attempt: link.attempt,
@@ -246,7 +262,8 @@ export abstract class BaseEngine implements SocketEngine {
       lastError: this.lastError,
       storageError: this.storageError,
     }
-    if (sameState(previous, next)) return
-    this.store.setState(next, true)
+    if (outbox.version === this.publishedOutbox && sameState(previous, next as SocketState)) return
+    this.publishedOutbox = outbox.version
+    this.store.setState(withLazyQueue(next, () => outbox.entries()), true)
   }
 }

@@ -58,6 +58,7 @@ export class Link {
   private task: SocketTaskLike | null = null
   private taskConn = 0
   private heartbeat: Heartbeat | null = null
+  private sendFailed: (error: unknown) => void = () => undefined
   private readonly timers = new Map<TimerName, { at: number; handle: Timer }>()
   private readonly tokenRefresh = new TokenRefresh()
   /** The connectSocket call not settled yet: no second one starts while it is younger than connectTimeoutMs. */
@@ -189,15 +190,10 @@ export class Link {
   send(conn: number, data: string, onSent?: () => void): void {
     const task = this.task
     if (!task || this.taskConn !== conn) return
-    const fail = (error: unknown): void => {
-      if (this.task !== task) return
-      this.host.report(new SocketError('send_failed', `a frame could not be sent: ${describeError(error)}`, { cause: error }))
-      this.dispatch({ type: 'end', conn, end: { cause: 'socket' } })
-    }
     try {
-      task.send({ data, success: onSent, fail })
+      task.send({ data, success: onSent, fail: this.sendFailed })
     } catch (error) {
-      fail(error)
+      this.sendFailed(error)
     }
   }
 
@@ -336,6 +332,12 @@ export class Link {
   private attach(conn: number, task: SocketTaskLike): void {
     this.task = task
     this.taskConn = conn
+    // One per socket, not one per frame.
+    this.sendFailed = (error: unknown): void => {
+      if (this.task !== task) return
+      this.host.report(new SocketError('send_failed', `a frame could not be sent: ${describeError(error)}`, { cause: error }))
+      this.dispatch({ type: 'end', conn, end: { cause: 'socket' } })
+    }
     // Taro's H5 task cannot remove a handler: each one checks that its socket is current.
     const current = (): boolean => this.task === task
     task.onOpen(() => {

@@ -1,5 +1,4 @@
 import { SocketError } from './errors'
-import { utf8ByteLength } from './protocol'
 import type { OutboxEntry } from './types'
 
 /** A request as it is stored: enough to encode its frame again, in either mode. */
@@ -12,8 +11,9 @@ export interface StoredRequest {
 
 interface Queued {
   entry: OutboxEntry
-  /** The stored JSON text and its UTF-8 size (what the byte budget counts). */
-  text: string
+  /** The stored JSON text, made when storage first needs it. */
+  text: string | null
+  /** An upper bound of the stored text's UTF-8 size (what the byte budget counts). */
   bytes: number
   /** UTF-8 size of the frame on the wire. */
   frameBytes: number
@@ -36,6 +36,7 @@ export class Outbox {
   private readonly queued = new Map<string, Queued>()
   private storedBytes = 0
   private snapshot: readonly OutboxEntry[] | null = []
+  private changes = 0
 
   constructor(private readonly limits: OutboxLimits) {}
 
@@ -48,6 +49,11 @@ export class Outbox {
     return this.storedBytes
   }
 
+  /** Moves on with every change. */
+  get version(): number {
+    return this.changes
+  }
+
   has(id: string): boolean {
     return this.queued.has(id)
   }
@@ -56,9 +62,17 @@ export class Outbox {
     return this.queued.get(id)?.entry
   }
 
-  /** The stored text of a request (for the storage segments). */
+  /** The stored text of a request (for the storage segments), made on first use. */
   textOf(id: string): string | undefined {
-    return this.queued.get(id)?.text
+    const queued = this.queued.get(id)
+    if (!queued) return undefined
+    queued.text ??= JSON.stringify(toStored(queued.entry))
+    return queued.text
+  }
+
+  /** What the request counts against the byte budget (and in its storage segment). */
+  bytesOf(id: string): number {
+    return this.queued.get(id)?.bytes ?? 0
   }
 
   /**
@@ -66,9 +80,7 @@ export class Outbox {
    * exceeded, 'too_large' when one request alone cannot be stored.
    */
   add(entry: OutboxEntry, frameBytes: number): void {
-    const stored = toStored(entry)
-    const text = JSON.stringify(stored)
-    const bytes = utf8ByteLength(text)
+    const bytes = storedBytesBound(entry, frameBytes)
     if (bytes > this.limits.entryBytes) {
       throw new SocketError('too_large', `${entry.method} would take ${bytes} bytes of storage; one request may take ${this.limits.entryBytes}`, { requestId: entry.id })
     }
@@ -82,14 +94,13 @@ export class Outbox {
         { requestId: entry.id },
       )
     }
-    this.put(entry, text, bytes, frameBytes)
+    this.put(entry, null, bytes, frameBytes)
   }
 
   /** Puts back requests loaded from storage, in order, even beyond the limits (nothing is dropped). */
   restore(entry: OutboxEntry, frameBytes: number): void {
     if (this.queued.has(entry.id)) return
-    const text = JSON.stringify(toStored(entry))
-    this.put(entry, text, utf8ByteLength(text), frameBytes)
+    this.put(entry, null, storedBytesBound(entry, frameBytes), frameBytes)
   }
 
   /** Removes and returns the entry, or undefined. */
@@ -99,6 +110,7 @@ export class Outbox {
     this.queued.delete(id)
     this.storedBytes -= queued.bytes
     this.snapshot = null
+    this.changes++
     return queued.entry
   }
 
@@ -109,6 +121,7 @@ export class Outbox {
     queued.entry = { ...queued.entry, sends: queued.entry.sends + 1 }
     queued.sentOn = conn
     this.snapshot = null
+    this.changes++
   }
 
   /** The unanswered request with the largest frame written to `conn` (the earliest of equals), for a 1009. */
@@ -137,11 +150,23 @@ export class Outbox {
     return this.snapshot
   }
 
-  private put(entry: OutboxEntry, text: string, bytes: number, frameBytes: number): void {
+  private put(entry: OutboxEntry, text: string | null, bytes: number, frameBytes: number): void {
     this.queued.set(entry.id, { entry, text, bytes, frameBytes, sentOn: 0 })
     this.storedBytes += bytes
     this.snapshot = null
+    this.changes++
   }
+}
+
+/**
+ * The stored form holds what the frame holds (the params, id and method), a createdAt, and
+ * field names; it is never longer than the frame plus this, whatever the wire format.
+ */
+const STORED_OVERHEAD_BYTES = 64
+
+/** An upper bound of the stored text's size, without making it (the hot path stringifies once). */
+function storedBytesBound(entry: OutboxEntry, frameBytes: number): number {
+  return frameBytes + entry.id.length + 3 * entry.method.length + STORED_OVERHEAD_BYTES
 }
 
 function toStored(entry: OutboxEntry): StoredRequest {

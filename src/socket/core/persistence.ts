@@ -39,6 +39,8 @@ export interface PersistenceOptions {
 }
 
 export interface PersistenceHooks {
+  /** The stored text of a request still queued (made when a segment is written, not on the hot path). */
+  textOf(id: string): string | undefined
   report(error: SocketError): void
   /** Storage started failing (the error) or works again (null). */
   health(failure: SocketError | null): void
@@ -54,7 +56,8 @@ const MANIFEST_VERSION = 2
 const READ_FAILED = Symbol('read failed')
 
 interface Segment {
-  texts: Map<string, string>
+  /** The requests in it, in order, and what each counts. */
+  sizes: Map<string, number>
   bytes: number
 }
 
@@ -71,7 +74,7 @@ export class Persistence {
    * is written (it would overwrite what could not be seen); new requests wait in `deferred`.
    */
   private unread = false
-  private deferred = new Map<string, string>()
+  private deferred = new Map<string, number>()
   private nextSegment = 0
   private readSession: (() => StoredSession | null) | null = null
   private lastFlushAt = -Infinity
@@ -138,7 +141,7 @@ export class Persistence {
           continue
         }
         requests.push(item)
-        this.track(item.id, JSON.stringify(item), segment)
+        this.track(item.id, utf8ByteLength(JSON.stringify(item)) + 1, segment)
       }
       this.written.add(segment)
     }
@@ -179,17 +182,17 @@ export class Persistence {
 
   // ---- changes ------------------------------------------------------------------------------
 
-  /** A request was queued: written at the end of this tick, or with the next batched flush. */
-  requestAdded(id: string, text: string): void {
+  /** A request was queued (`bytes`: what it counts): written at the end of this tick, or with the next batched flush. */
+  requestAdded(id: string, bytes: number): void {
     if (this.unread) {
-      this.deferred.set(id, text)
+      this.deferred.set(id, bytes)
       this.schedule(0)
       return
     }
     let segment = this.nextSegment - 1
     const last = this.segments.get(segment)
-    if (!last || last.bytes + utf8ByteLength(text) + 1 > this.options.segmentBytes) segment = this.nextSegment++
-    this.track(id, text, segment)
+    if (!last || last.bytes + bytes > this.options.segmentBytes) segment = this.nextSegment++
+    this.track(id, bytes, segment)
     this.dirtySegments.add(segment)
     this.schedule(0)
   }
@@ -205,10 +208,10 @@ export class Persistence {
     if (segment === undefined) return
     this.segmentOf.delete(id)
     const held = this.segments.get(segment)
-    const text = held?.texts.get(id)
-    if (held && text !== undefined) {
-      held.texts.delete(id)
-      held.bytes -= utf8ByteLength(text) + 1
+    const bytes = held?.sizes.get(id)
+    if (held && bytes !== undefined) {
+      held.sizes.delete(id)
+      held.bytes -= bytes
     }
     this.dirtySegments.add(segment)
     this.schedule(urgent ? 0 : LAZY_SAVE_MS)
@@ -250,8 +253,8 @@ export class Persistence {
     for (const segment of [...this.dirtySegments].sort((a, b) => a - b)) {
       this.dirtySegments.delete(segment)
       const held = this.segments.get(segment)
-      if (held && held.texts.size > 0) {
-        if (!this.writeNow(this.keys.segment(segment), `[${[...held.texts.values()].join(',')}]`, note)) {
+      if (held && held.sizes.size > 0) {
+        if (!this.writeNow(this.keys.segment(segment), this.segmentText(held), note)) {
           this.dirtySegments.add(segment)
         } else if (!this.written.has(segment)) {
           this.written.add(segment)
@@ -293,15 +296,14 @@ export class Persistence {
     let stored = 0
     for (const held of this.segments.values()) stored += held.bytes
     let left = 0
-    for (const [id, text] of deferred) {
-      const bytes = utf8ByteLength(text) + 1
+    for (const [id, bytes] of deferred) {
       // Storage stays within its budget: what no longer fits stays in memory only.
       if (stored + bytes > this.options.budgetBytes) {
         left += 1
         continue
       }
       stored += bytes
-      this.requestAdded(id, text)
+      this.requestAdded(id, bytes)
     }
     if (left > 0) {
       this.hooks.report(new SocketError('storage_failed', `${left} requests made while storage could not be read are not stored: the stored outbox fills its budget`))
@@ -315,15 +317,24 @@ export class Persistence {
 
   // ---- internals ----------------------------------------------------------------------------
 
-  private track(id: string, text: string, segment: number): void {
+  private track(id: string, bytes: number, segment: number): void {
     let held = this.segments.get(segment)
     if (!held) {
-      held = { texts: new Map(), bytes: 0 }
+      held = { sizes: new Map(), bytes: 0 }
       this.segments.set(segment, held)
     }
-    held.texts.set(id, text)
-    held.bytes += utf8ByteLength(text) + 1
+    held.sizes.set(id, bytes)
+    held.bytes += bytes
     this.segmentOf.set(id, segment)
+  }
+
+  private segmentText(held: Segment): string {
+    const texts: string[] = []
+    for (const id of held.sizes.keys()) {
+      const text = this.hooks.textOf(id)
+      if (text !== undefined) texts.push(text)
+    }
+    return `[${texts.join(',')}]`
   }
 
   /** Requests stored by the first engine (one array under the outbox key): moved into segments. */
@@ -336,7 +347,7 @@ export class Persistence {
         continue
       }
       requests.push(request)
-      this.requestAdded(request.id, JSON.stringify(request))
+      this.requestAdded(request.id, utf8ByteLength(JSON.stringify(request)) + 1)
     }
     this.manifestDirty = true
     return requests
@@ -344,6 +355,8 @@ export class Persistence {
 
   /** Flushes when `waitMs` has passed, but never sooner than intervalMs after the last flush. */
   private schedule(waitMs: number): void {
+    // Already due at the end of this tick, or at the end of the throttle window: nothing sooner can be asked.
+    if (this.microtaskQueued || (this.dueAt !== null && this.dueAt === this.lastFlushAt + this.options.intervalMs)) return
     const now = this.options.now()
     const due = Math.max(now + waitMs, this.lastFlushAt + this.options.intervalMs)
     if (this.dueAt !== null && this.dueAt <= due) return

@@ -5,6 +5,7 @@
  */
 import { METHOD_MAX_LENGTH, type EngineTunables } from './constants'
 import { SocketError, describeError, type SocketErrorCode } from './errors'
+import { Deadlines } from './deadlines'
 import { Outbox, type StoredRequest } from './outbox'
 import type { Persistence } from './persistence'
 import { utf8ByteLength } from './protocol'
@@ -16,7 +17,7 @@ export type Answer = { ok: true; result: unknown } | { ok: false; error: SocketE
 interface Caller {
   resolve: (value: unknown) => void
   reject: (error: SocketError) => void
-  timer: ReturnType<typeof setTimeout>
+  timeoutMs: number
 }
 
 export interface RequestQueueDeps {
@@ -29,6 +30,8 @@ export interface RequestQueueDeps {
   counters: SocketCounters
   response(response: ResponseMessage): void
   report(error: SocketError): void
+  /** A deadline passed: the outbox may have changed. */
+  changed(): void
 }
 
 export class RequestQueue {
@@ -36,8 +39,10 @@ export class RequestQueue {
   private readonly callers = new Map<string, Caller>()
   /** Ids whose request() timed out after they were sent: their answer is late. */
   private readonly late = new Set<string>()
+  private readonly deadlines: Deadlines
 
   constructor(private readonly deps: RequestQueueDeps) {
+    this.deadlines = new Deadlines(deps.now, (id) => this.timedOut(id))
     this.outbox = new Outbox({ count: deps.cfg.outboxLimit, bytes: deps.cfg.outboxBytes, entryBytes: deps.cfg.storageSegmentBytes })
   }
 
@@ -79,7 +84,7 @@ export class RequestQueue {
     const entry: OutboxEntry = { id, method, frame, createdAt: this.deps.now(), sends: 0 }
     if (params !== undefined) entry.params = params
     this.outbox.add(entry, frameBytes)
-    this.deps.persistence.requestAdded(id, this.outbox.textOf(id) as string)
+    this.deps.persistence.requestAdded(id, this.outbox.bytesOf(id))
     return entry
   }
 
@@ -90,8 +95,8 @@ export class RequestQueue {
    */
   wait<T>(id: string, timeoutMs: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => this.timedOut(id, timeoutMs), timeoutMs)
-      this.callers.set(id, { resolve: resolve as (value: unknown) => void, reject, timer })
+      this.callers.set(id, { resolve: resolve as (value: unknown) => void, reject, timeoutMs })
+      this.deadlines.set(id, this.deps.now() + timeoutMs)
     })
   }
 
@@ -148,12 +153,14 @@ export class RequestQueue {
       this.forgetCaller(id, caller)
       caller.reject(error)
     }
+    this.deadlines.clear()
     this.late.clear()
   }
 
-  private timedOut(id: string, timeoutMs: number): void {
+  private timedOut(id: string): void {
     const caller = this.callers.get(id)
     if (!caller) return
+    const { timeoutMs } = caller
     this.forgetCaller(id, caller)
     const entry = this.outbox.get(id)
     let code: SocketErrorCode = 'timeout'
@@ -166,10 +173,11 @@ export class RequestQueue {
       this.late.add(id)
     }
     caller.reject(new SocketError(code, message, { requestId: id }))
+    this.deps.changed()
   }
 
-  private forgetCaller(id: string, caller: Caller): void {
-    clearTimeout(caller.timer)
+  private forgetCaller(id: string, _caller: Caller): void {
+    this.deadlines.delete(id)
     this.callers.delete(id)
   }
 }

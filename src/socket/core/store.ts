@@ -1,5 +1,5 @@
 import { createStore, type StoreApi } from 'zustand/vanilla'
-import type { SocketCounters, SocketState } from './types'
+import type { OutboxEntry, SocketCounters, SocketState } from './types'
 
 /** All counters at zero. */
 export function zeroCounters(): SocketCounters {
@@ -23,6 +23,7 @@ export function initialSocketState(): SocketState {
     readyState: -1,
     status: 'connecting',
     queue: [],
+    pending: 0,
     sessionId: null,
     lastSeq: 0,
     attempt: 0,
@@ -39,10 +40,21 @@ export function createSocketStore(initial: SocketState = initialSocketState()): 
   return createStore<SocketState>()(() => initial)
 }
 
-/** True when every field of the two states is the same value (Object.is). */
+const COMPARED = Object.keys(initialSocketState()).filter((key) => key !== 'queue') as Array<keyof SocketState>
+
+/** True when every field of the two states but `queue` is the same value (Object.is); the owner compares the outbox itself. */
 export function sameState(a: SocketState, b: SocketState): boolean {
-  for (const key of Object.keys(b) as Array<keyof SocketState>) {
+  for (const key of COMPARED) {
     if (!Object.is(a[key], b[key])) return false
   }
   return true
+}
+
+/** Gives `state` a `queue` that is built from `entries` when first read, and kept from then on. */
+export function withLazyQueue(state: Omit<SocketState, 'queue'>, entries: () => readonly OutboxEntry[]): SocketState {
+  let queue: readonly OutboxEntry[] | null = null
+  return Object.defineProperty(state, 'queue', {
+    enumerable: true,
+    get: () => (queue ??= entries()),
+  }) as SocketState
 }

@@ -74,8 +74,13 @@ export interface SocketState {
   task: SocketTaskLike | null
   readyState: ReadyState
   status: SocketStatus
-  /** The outbox, oldest first; the pending count is queue.length. */
+  /**
+   * The outbox, oldest first. Built when first read (a component that shows only `pending`
+   * never pays for it), so it is the outbox as it was when this state was first read.
+   */
   queue: readonly OutboxEntry[]
+  /** Requests without an answer yet, queued or in flight (the outbox's size). */
+  pending: number
   sessionId: string | null
   /** The highest push seq delivered in this session (0 in plain mode). */
   lastSeq: number

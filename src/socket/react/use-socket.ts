@@ -89,5 +89,5 @@ function selectReadyState(state: SocketState): ReadyState {
 }
 
 function selectPending(state: SocketState): number {
-  return state.queue.length
+  return state.pending
 }

@@ -22,19 +22,34 @@ test('refuses beyond the count, with outbox_full, and drops nothing', () => {
   expect(outbox.entries().map((queued) => queued.id)).toEqual(['a', 'b'])
 })
 
-test('refuses beyond the byte budget, counting the stored form in UTF-8', () => {
-  const outbox = new Outbox({ count: 100, bytes: 300, entryBytes: 10_000 })
-  outbox.add(entry('a', '订'.repeat(50)), 10)
-  expect(outbox.bytes).toBe(Buffer.byteLength(JSON.stringify({ id: 'a', method: 'm', createdAt: 1, params: '订'.repeat(50) })))
-  expect(() => outbox.add(entry('b', '订'.repeat(50)), 10)).toThrow(expect.objectContaining({ code: 'outbox_full', message: expect.stringContaining('300-byte budget') }))
+const frameBytes = (queued: OutboxEntry): number => Buffer.byteLength(queued.frame)
+
+test('refuses beyond the byte budget, counting at least the stored form\'s UTF-8 bytes', () => {
+  const outbox = new Outbox({ count: 100, bytes: 400, entryBytes: 10_000 })
+  const a = entry('a', '订'.repeat(50))
+  outbox.add(a, frameBytes(a))
+  // What is counted is never less than what will be stored.
+  expect(outbox.bytes).toBeGreaterThanOrEqual(Buffer.byteLength(outbox.textOf('a') as string))
+  expect(outbox.bytes).toBeLessThanOrEqual(Buffer.byteLength(outbox.textOf('a') as string) + 100)
+  const b = entry('b', '订'.repeat(50))
+  expect(() => outbox.add(b, frameBytes(b))).toThrow(expect.objectContaining({ code: 'outbox_full', message: expect.stringContaining('400-byte budget') }))
   outbox.remove('a')
   expect(outbox.bytes).toBe(0)
-  expect(() => outbox.add(entry('b', '订'.repeat(50)), 10)).not.toThrow()
+  expect(() => outbox.add(b, frameBytes(b))).not.toThrow()
+})
+
+test('makes the stored text only when asked, and it holds what a relaunch needs', () => {
+  const outbox = new Outbox({ count: 10, bytes: 10_000, entryBytes: 10_000 })
+  const a = entry('a', { id: '7' })
+  outbox.add(a, frameBytes(a))
+  expect(JSON.parse(outbox.textOf('a') as string)).toEqual({ id: 'a', method: 'm', createdAt: 1, params: { id: '7' } })
+  expect(outbox.textOf('missing')).toBeUndefined()
 })
 
 test('refuses one request larger than a storage segment with too_large', () => {
   const outbox = new Outbox({ count: 100, bytes: 100_000, entryBytes: 100 })
-  expect(() => outbox.add(entry('a', 'x'.repeat(200)), 10)).toThrow(expect.objectContaining({ code: 'too_large' }))
+  const a = entry('a', 'x'.repeat(200))
+  expect(() => outbox.add(a, frameBytes(a))).toThrow(expect.objectContaining({ code: 'too_large' }))
 })
 
 test('restore takes entries beyond the limits and skips duplicates', () => {

@@ -23,19 +23,31 @@ function persistence(platform = new CountingPlatform(), intervalMs = 250, segmen
   const reports: SocketError[] = []
   const health: Array<SocketError | null> = []
   const restored: string[][] = []
-  const p = new Persistence(platform, 'p:', { intervalMs, segmentBytes, budgetBytes: 1024 * 1024, now: () => Date.now() }, {
+  const texts = new Map<string, string>()
+  const p: Persistence = new Persistence(platform, 'p:', { intervalMs, segmentBytes, budgetBytes: 1024 * 1024, now: () => Date.now() }, {
+    textOf: (id) => texts.get(id),
     report: (error) => reports.push(error),
     health: (failure) => health.push(failure),
-    restored: (requests) => restored.push(requests.map((request) => request.id)),
+    // As the engine does: restored requests join the outbox, which holds their texts.
+    restored: (requests) => {
+      restored.push(requests.map((request) => request.id))
+      for (const request of requests) texts.set(request.id, JSON.stringify(request))
+    },
   })
-  return { p, platform, reports, health, restored }
+  /** Queues a request the way the engine does: its stored text held by the outbox, its size told. */
+  const add = (id: string, padding = 0): void => {
+    const stored = text(id, padding)
+    texts.set(id, stored)
+    p.requestAdded(id, Buffer.byteLength(stored) + 1)
+  }
+  return { p, platform, reports, health, restored, add }
 }
 
 const text = (id: string, padding = 0) => JSON.stringify({ id, method: 'm', createdAt: 1, params: 'x'.repeat(padding) })
 
 test('a request is written at the end of its tick; a burst is one write', async () => {
-  const { p, platform } = persistence(new CountingPlatform(), 250, 64 * 1024)
-  for (let i = 0; i < 50; i++) p.requestAdded(`r${i}`, text(`r${i}`))
+  const { platform, add } = persistence(new CountingPlatform(), 250, 64 * 1024)
+  for (let i = 0; i < 50; i++) add(`r${i}`)
   expect(platform.writes).toEqual([])
   await flushMicrotasks()
   // The segments (50 small requests fit one), then the manifest that names them.
@@ -47,9 +59,9 @@ test('a request is written at the end of its tick; a burst is one write', async 
 })
 
 test('writes are bounded by the interval whatever the rate: 1,000 requests over 2 s', async () => {
-  const { p, platform } = persistence(new CountingPlatform(), 250, 64 * 1024)
+  const { p, platform, add } = persistence(new CountingPlatform(), 250, 64 * 1024)
   for (let i = 0; i < 1000; i++) {
-    p.requestAdded(`r${i}`, text(`r${i}`))
+    add(`r${i}`)
     if (i % 2 === 0) p.requestRemoved(`r${i}`)
     jest.advanceTimersByTime(2)
     await flushMicrotasks(2)
@@ -62,8 +74,8 @@ test('writes are bounded by the interval whatever the rate: 1,000 requests over 
 })
 
 test('the outbox is split into segments of at most segmentBytes, and only changed ones are written', async () => {
-  const { p, platform } = persistence(new CountingPlatform(), 0, 1000)
-  for (let i = 0; i < 10; i++) p.requestAdded(`r${i}`, text(`r${i}`, 300))
+  const { p, platform, add } = persistence(new CountingPlatform(), 0, 1000)
+  for (let i = 0; i < 10; i++) add(`r${i}`, 300)
   await flushMicrotasks()
   const segments = [...platform.storage.keys()].filter((key) => key.startsWith(`${keys.outbox}.`))
   expect(segments.length).toBeGreaterThanOrEqual(4)
@@ -76,9 +88,9 @@ test('the outbox is split into segments of at most segmentBytes, and only change
 })
 
 test('an emptied segment is dropped from the manifest first, then removed', async () => {
-  const { p, platform } = persistence(new CountingPlatform(), 0, 1000)
-  p.requestAdded('a', text('a', 600))
-  p.requestAdded('b', text('b', 600))
+  const { p, platform, add } = persistence(new CountingPlatform(), 0, 1000)
+  add('a', 600)
+  add('b', 600)
   await flushMicrotasks()
   expect(JSON.parse(platform.storage.get(keys.outbox) as string)).toEqual({ v: 2, segments: [0, 1] })
   p.requestRemoved('a')
@@ -92,8 +104,8 @@ test('an emptied segment is dropped from the manifest first, then removed', asyn
 })
 
 test('answered requests and session progress wait up to a second, or ride with the next write', async () => {
-  const { p, platform } = persistence(new CountingPlatform(), 0)
-  p.requestAdded('a', text('a'))
+  const { p, platform, add } = persistence(new CountingPlatform(), 0)
+  add('a')
   await flushMicrotasks()
   platform.writes = []
   p.requestRemoved('a')
@@ -106,8 +118,8 @@ test('answered requests and session progress wait up to a second, or ride with t
 })
 
 test('flush() writes everything at once (the app hides)', () => {
-  const { p, platform } = persistence()
-  p.requestAdded('a', text('a'))
+  const { p, platform, add } = persistence()
+  add('a')
   p.sessionChanged(() => ({ sid: 'S', lastSeq: 1 }))
   p.flush()
   expect(platform.storage.has(keys.segment(0))).toBe(true)
@@ -117,9 +129,9 @@ test('flush() writes everything at once (the app hides)', () => {
 
 test('a refused write is reported once as unhealthy, retried, and healthy again once it works', async () => {
   const platform = new CountingPlatform()
-  const { p, reports, health } = persistence(platform, 0)
+  const { reports, health, add } = persistence(platform, 0)
   platform.storageFailures.set = true
-  p.requestAdded('a', text('a'))
+  add('a')
   await flushMicrotasks()
   expect(reports.map((error) => error.code)).toContain('storage_failed')
   expect(health).toHaveLength(1)
@@ -159,9 +171,9 @@ test('corrupt values are reported and ignored', () => {
 
 test('an emptied segment whose removal fails stays named, and goes once removal works again', async () => {
   const platform = new CountingPlatform()
-  const { p } = persistence(platform, 0, 1000)
-  p.requestAdded('a', text('a', 600))
-  p.requestAdded('b', text('b', 600))
+  const { p, add } = persistence(platform, 0, 1000)
+  add('a', 600)
+  add('b', 600)
   await flushMicrotasks()
   platform.storageFailures.remove = true
   p.requestRemoved('a')
@@ -178,14 +190,14 @@ test('an emptied segment whose removal fails stays named, and goes once removal 
 test('a launch that cannot read its storage overwrites nothing, and takes the stored outbox in once it can', async () => {
   const platform = new CountingPlatform()
   const first = persistence(platform, 0, 1000)
-  for (const id of ['old-1', 'old-2', 'old-3']) first.p.requestAdded(id, text(id, 400))
+  for (const id of ['old-1', 'old-2', 'old-3']) first.add(id, 400)
   first.p.flush()
   const before = new Map(platform.storage)
 
   platform.storageFailures.get = true
   const second = persistence(platform, 0, 1000)
   expect(second.p.loadOutbox()).toEqual([])
-  second.p.requestAdded('new-1', text('new-1'))
+  second.add('new-1')
   second.p.flush()
   expect(new Map(platform.storage)).toEqual(before)
   expect(second.health[second.health.length - 1]?.code).toBe('storage_failed')

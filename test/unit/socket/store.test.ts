@@ -1,5 +1,5 @@
 import { resolveTunables, ENGINE_DEFAULTS } from '../../../src/socket/core/constants'
-import { createSocketStore, initialSocketState, sameState } from '../../../src/socket/core/store'
+import { createSocketStore, initialSocketState, sameState, withLazyQueue } from '../../../src/socket/core/store'
 
 test('the store starts uninstantiated and can be reset to its initial state', () => {
   const store = createSocketStore()
@@ -9,10 +9,25 @@ test('the store starts uninstantiated and can be reset to its initial state', ()
   expect(store.getState().status).toBe('connecting')
 })
 
-test('sameState compares field by field', () => {
+test('sameState compares field by field, all but the queue (its owner compares the outbox itself)', () => {
   const a = initialSocketState()
   expect(sameState(a, { ...a })).toBe(true)
-  expect(sameState(a, { ...a, queue: [] })).toBe(false)
+  expect(sameState(a, { ...a, pending: 1 })).toBe(false)
+  expect(sameState(a, { ...a, queue: [] })).toBe(true)
+})
+
+test('a lazy queue is built on first read and kept', () => {
+  let built = 0
+  const { queue: _ignored, ...rest } = initialSocketState()
+  const state = withLazyQueue(rest, () => {
+    built++
+    return []
+  })
+  expect(built).toBe(0)
+  const first = state.queue
+  expect(state.queue).toBe(first)
+  expect(built).toBe(1)
+  expect(Object.keys(state)).toContain('queue')
 })
 
 test('tunables: defaults with valid overrides only', () => {
