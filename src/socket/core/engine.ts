@@ -6,7 +6,7 @@
 import { BaseEngine } from './base-engine'
 import { CLOSE_CODES } from './constants'
 import { SocketError } from './errors'
-import type { EndCause } from './policy'
+import type { EndCause } from './phases'
 import type { SocketPlatform } from './platform'
 import {
   encodeAck, encodeHello, encodePing, encodeRequest, exceedsBytes, identifyOversized, parseServerFrame, utf8ByteLength,

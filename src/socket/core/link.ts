@@ -4,14 +4,14 @@
  * provider. Knows nothing of requests or pushes: the engine above it speaks the protocol
  * through LinkHost and the `send`/`ready`/`end` calls.
  */
-import { CLOSE_CODES, type EngineTunables } from './constants'
+import type { EngineTunables } from './constants'
 import { SocketError, describeError } from './errors'
 import { startHeartbeat, type Heartbeat } from './heartbeat'
 import type { SocketPlatform, SocketTaskLike } from './platform'
-import {
-  currentConn, initialLinkModel, statusOf, step, timersOf,
-  type EndCause, type LinkEffect, type LinkEvent, type LinkModel, type TimerName,
-} from './policy'
+import { PhaseTimers, MAX_TIMER_MS } from './phase-timers'
+import { currentConn, initialLinkModel, statusOf, type EndCause, type LinkEffect, type LinkEvent, type LinkModel } from './phases'
+import { step } from './policy'
+import { Sockets } from './sockets'
 import { TokenRefresh } from './token-refresh'
 import type { ReadyState, SocketStatus } from './types'
 
@@ -47,31 +47,33 @@ export interface Liveness {
   ping: () => string
 }
 
-type Timer = ReturnType<typeof setTimeout>
-/** setTimeout fires at once for delays over 2^31 - 1 ms. */
-const MAX_TIMER_MS = 2_147_483_647
 
 export class Link {
   /** The token hello carries; replaced by the provider's after a 4401. */
   token: string | undefined
   private model: LinkModel = initialLinkModel()
-  private task: SocketTaskLike | null = null
-  private taskConn = 0
+  private readonly sockets: Sockets
   private heartbeat: Heartbeat | null = null
-  private sendFailed: (error: unknown) => void = () => undefined
-  private readonly timers = new Map<TimerName, { at: number; handle: Timer }>()
+  private readonly timers: PhaseTimers
   private readonly tokenRefresh = new TokenRefresh()
-  /** The connectSocket call not settled yet: no second one starts while it is younger than connectTimeoutMs. */
-  private inFlight: { conn: number; startedAt: number } | null = null
-  /** The attempt waiting for it, and the timer that gives up on it. */
-  private deferred: { conn: number; timer: Timer } | null = null
   private readonly queued: LinkEvent[] = []
   private stepping = false
   private networkKnown = false
   private readonly stopNetworkListener: () => void
 
-  constructor(private readonly platform: SocketPlatform, private readonly settings: LinkSettings, private readonly host: LinkHost) {
+  constructor(platform: SocketPlatform, private readonly settings: LinkSettings, private readonly host: LinkHost) {
     this.token = settings.token
+    this.timers = new PhaseTimers(settings.now, (timer) => this.dispatch({ type: 'timer', timer }))
+    this.sockets = new Sockets(platform, settings.url, settings.cfg.connectTimeoutMs, settings.now, {
+      attempting: (conn) => host.attempting(conn),
+      wanted: (conn) => currentConn(this.model.phase) === conn,
+      opened: (conn) => this.opened(conn),
+      closed: (conn, code) => this.dispatch({ type: 'end', conn, end: { cause: 'server', code } }),
+      failed: (conn, error, during) => this.socketFailed(conn, error, during),
+      message: (conn, data) => this.received(conn, data),
+      report: (error) => host.report(error),
+      changed: () => host.changed(),
+    })
     this.stopNetworkListener = platform.onNetworkChange((online) => {
       this.networkKnown = true
       this.dispatch({ type: 'network', online })
@@ -102,7 +104,7 @@ export class Link {
         return 0
       case 'handshaking':
       case 'open':
-        return this.task ? 1 : 0
+        return this.sockets.task ? 1 : 0
       default:
         return 3
     }
@@ -110,13 +112,13 @@ export class Link {
 
   /** The current socket's task (connecting or open), or null. */
   get currentTask(): SocketTaskLike | null {
-    return this.task
+    return this.sockets.task
   }
 
   /** The connection frames may be written to now (from the socket's open on), or null. */
   get writable(): number | null {
     const phase = this.model.phase
-    return (phase.kind === 'handshaking' || phase.kind === 'open') && this.task ? phase.conn : null
+    return (phase.kind === 'handshaking' || phase.kind === 'open') && this.sockets.task ? phase.conn : null
   }
 
   /** The connection that is ready (welcome received), or null. */
@@ -160,8 +162,7 @@ export class Link {
 
   destroy(): void {
     this.dispatch({ type: 'destroy' })
-    if (this.deferred) clearTimeout(this.deferred.timer)
-    this.deferred = null
+    this.sockets.dispose()
     this.stopNetworkListener()
   }
 
@@ -188,13 +189,7 @@ export class Link {
 
   /** Hands a frame to socket `conn`; a failure ends the connection (the frame's request stays queued). */
   send(conn: number, data: string, onSent?: () => void): void {
-    const task = this.task
-    if (!task || this.taskConn !== conn) return
-    try {
-      task.send({ data, success: onSent, fail: this.sendFailed })
-    } catch (error) {
-      this.sendFailed(error)
-    }
+    this.sockets.send(conn, data, onSent)
   }
 
   // ---- the interpreter ------------------------------------------------------------------------
@@ -233,17 +228,17 @@ export class Link {
     if (!model.tokenPending) this.tokenRefresh.cancel()
     for (const effect of effects) this.run(effect)
     // A socket whose connection ended without a close effect (the server closed it) is forgotten.
-    if (after === null && this.task) this.dropTask(null, '')
-    this.armTimers()
+    if (after === null && this.sockets.task) this.dropSocket(null, '')
+    this.timers.follow(model.phase)
   }
 
   private run(effect: LinkEffect): void {
     switch (effect.type) {
       case 'open-socket':
-        this.openSocket(effect.conn)
+        this.sockets.open(effect.conn)
         return
       case 'close-socket':
-        this.dropTask(effect.code, effect.reason)
+        this.dropSocket(effect.code, effect.reason)
         return
       case 'probe': {
         const conn = this.writable
@@ -255,108 +250,6 @@ export class Link {
       case 'ask-token':
         this.askToken()
     }
-  }
-
-  private armTimers(): void {
-    const wanted = new Map(timersOf(this.model.phase))
-    for (const [name, armed] of this.timers) {
-      if (wanted.get(name) === armed.at) {
-        wanted.delete(name)
-        continue
-      }
-      clearTimeout(armed.handle)
-      this.timers.delete(name)
-    }
-    const now = this.settings.now()
-    for (const [name, at] of wanted) {
-      const handle = setTimeout(() => {
-        this.timers.delete(name)
-        this.dispatch({ type: 'timer', timer: name })
-      }, Math.min(MAX_TIMER_MS, Math.max(0, at - now)))
-      this.timers.set(name, { at, handle })
-    }
-  }
-
-  /**
-   * Asks the platform for socket `conn`. While an earlier call has not settled, this one waits
-   * for it (one live socket); an earlier call that hangs past connectTimeoutMs is given up on,
-   * so a platform that never answers cannot wedge the link.
-   */
-  private openSocket(conn: number): void {
-    const now = this.settings.now()
-    const inFlight = this.inFlight
-    if (inFlight && now - inFlight.startedAt < this.settings.cfg.connectTimeoutMs) {
-      if (this.deferred) clearTimeout(this.deferred.timer)
-      const timer = setTimeout(() => {
-        this.inFlight = null
-        this.startDeferred()
-      }, inFlight.startedAt + this.settings.cfg.connectTimeoutMs - now)
-      this.deferred = { conn, timer }
-      return
-    }
-    this.host.attempting(conn)
-    this.inFlight = { conn, startedAt: now }
-    let pending: Promise<SocketTaskLike>
-    try {
-      pending = this.platform.connectSocket({ url: this.settings.url })
-    } catch (error) {
-      this.inFlight = null
-      this.socketFailed(conn, error)
-      return
-    }
-    pending.then(
-      (task) => this.settled(conn, task, null),
-      (error: unknown) => this.settled(conn, null, error),
-    )
-  }
-
-  private settled(conn: number, task: SocketTaskLike | null, error: unknown): void {
-    if (this.inFlight?.conn === conn) this.inFlight = null
-    const current = currentConn(this.model.phase) === conn && !this.task
-    // A superseded or given-up attempt may still bring a socket: it is closed at once.
-    if (task && current) this.attach(conn, task)
-    else if (task) closeTask(task, CLOSE_CODES.normal, 'superseded', (failure) => this.host.report(failure))
-    else if (current) this.socketFailed(conn, error)
-    if (!this.inFlight) this.startDeferred()
-    this.host.changed()
-  }
-
-  private startDeferred(): void {
-    const deferred = this.deferred
-    if (!deferred) return
-    clearTimeout(deferred.timer)
-    this.deferred = null
-    if (currentConn(this.model.phase) === deferred.conn && !this.task) this.openSocket(deferred.conn)
-  }
-
-  private attach(conn: number, task: SocketTaskLike): void {
-    this.task = task
-    this.taskConn = conn
-    // One per socket, not one per frame.
-    this.sendFailed = (error: unknown): void => {
-      if (this.task !== task) return
-      this.host.report(new SocketError('send_failed', `a frame could not be sent: ${describeError(error)}`, { cause: error }))
-      this.dispatch({ type: 'end', conn, end: { cause: 'socket' } })
-    }
-    // Taro's H5 task cannot remove a handler: each one checks that its socket is current.
-    const current = (): boolean => this.task === task
-    task.onOpen(() => {
-      if (current()) this.opened(conn)
-    })
-    task.onClose((res) => {
-      if (!current()) return
-      const code = typeof res?.code === 'number' ? res.code : CLOSE_CODES.abnormal
-      this.dispatch({ type: 'end', conn, end: { cause: 'server', code } })
-    })
-    task.onError((err) => {
-      if (current()) this.socketFailed(conn, err)
-    })
-    task.onMessage((res) => {
-      if (current()) this.received(conn, res?.data)
-    })
-    // A task may have opened, or died, before its promise resolved.
-    if (task.readyState === 1) this.opened(conn)
-    else if (task.readyState === 2 || task.readyState === 3) this.socketFailed(conn, new Error(`the socket was already closed (readyState ${task.readyState})`))
   }
 
   private opened(conn: number): void {
@@ -373,18 +266,16 @@ export class Link {
     this.host.frame(conn, data)
   }
 
-  private socketFailed(conn: number, error: unknown): void {
+  private socketFailed(conn: number, error: unknown, during: 'connect' | 'send'): void {
     if (currentConn(this.model.phase) !== conn) return
-    this.host.report(new SocketError('connect_failed', `socket error: ${describeError(error)}`, { cause: error }))
+    const code = during === 'send' ? 'send_failed' : 'connect_failed'
+    this.host.report(new SocketError(code, `${during === 'send' ? 'a frame could not be sent' : 'socket error'}: ${describeError(error)}`, { cause: error }))
     this.dispatch({ type: 'end', conn, end: { cause: 'socket' } })
   }
 
-  /** Closes the current task (when `code` is not null) and forgets it. */
-  private dropTask(code: number | null, reason: string): void {
-    const task = this.task
-    this.task = null
+  private dropSocket(code: number | null, reason: string): void {
     this.stopHeartbeat()
-    if (task && code !== null) closeTask(task, code, reason, (failure) => this.host.report(failure))
+    this.sockets.drop(code, reason)
   }
 
   private stopHeartbeat(): void {
@@ -406,14 +297,5 @@ export class Link {
         this.dispatch({ type: 'token', ok: false })
       },
     )
-  }
-}
-
-function closeTask(task: SocketTaskLike, code: number, reason: string, report: (error: SocketError) => void): void {
-  const failed = (error: unknown): void => report(new SocketError('send_failed', `closing a socket failed: ${describeError(error)}`, { cause: error }))
-  try {
-    task.close({ code, reason, fail: failed })
-  } catch (error) {
-    failed(error)
   }
 }

@@ -26,7 +26,8 @@ export type ParsedFrame =
 
 type JsonObject = Record<string, unknown>
 
-const NON_ASCII = /[^\x00-\x7f]/
+// Any UTF-16 unit above 0x7f (the ASCII range itself includes control characters).
+const NON_ASCII = /[\u0080-\uffff]/
 
 /** The UTF-8 byte length of `text`, counted by hand (a lone surrogate counts as U+FFFD, 3 bytes). */
 export function utf8ByteLength(text: string): number {

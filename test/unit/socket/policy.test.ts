@@ -3,10 +3,11 @@
  * PROTOCOL.md, checked on the pure `step` function (no timers, no sockets).
  */
 import { ENGINE_DEFAULTS } from '../../../src/socket/core/constants'
+import { actionFor, actionForCloseCode } from '../../../src/socket/core/close-codes'
 import {
-  actionFor, actionForCloseCode, initialLinkModel, statusOf, step, timersOf,
-  type EndCause, type LinkEvent, type LinkModel, type LinkPhase, type PolicyContext,
-} from '../../../src/socket/core/policy'
+  initialLinkModel, statusOf, timersOf, type EndCause, type LinkEvent, type LinkModel, type LinkPhase, type PolicyContext,
+} from '../../../src/socket/core/phases'
+import { step } from '../../../src/socket/core/policy'
 
 const NOW = 1_000_000
 const cfg = { ...ENGINE_DEFAULTS }
