@@ -10,12 +10,11 @@ import { jwtAuth, signToken, staticTokenAuth, type Authenticate } from './auth'
 import { Connection } from './connection'
 import { FLUSH_INTERVAL_MS, SHUTDOWN_GRACE_MS, WS_PATH } from './constants'
 import { ConnectionPool } from './connection-pool'
-import { Database } from './database'
 import { describeError } from './errors'
-import { storeAnnouncedOrder } from './demo/announce'
+import { announcedOrder } from './demo/announce'
 import { createDemoMethods } from './demo/methods'
-import { OrderBook } from './demo/orders'
-import { seedOrdersOnce } from './demo/seed'
+import { newOrder } from './demo/orders'
+import { sampleOrders } from './demo/seed'
 import { randomNewOrder, startSimulator } from './demo/simulator'
 import { Dispatcher, methodTable, targetOf } from './dispatcher'
 import type { MethodEntry, PushAddress } from './dispatcher'
@@ -24,9 +23,10 @@ import { createHttpHandler, pathOf } from './http-routes'
 import { createMetrics } from './metrics'
 import { DEFAULT_OUTBOUND_LIMITS } from './outbound'
 import { SessionHub } from './session-hub'
-import { SessionStore } from './session-store'
 import { deadlineSweepMs, expirySweepMs, resolveSettings } from './settings'
 import type { Settings } from './settings'
+import { openStore } from './store/open'
+import type { Store } from './store/types'
 
 export interface ReferenceServerOptions {
   /** Interface to listen on; default '127.0.0.1'. */
@@ -92,7 +92,7 @@ export interface ReferenceServer {
    * Like POST /admin/push: appends a push to every session, or those of one identity or topic
    * (`to`); returns sessions reached. Throws CodedError on bad input.
    */
-  push(topic: string, data?: unknown, to?: PushAddress): number
+  push(topic: string, data?: unknown, to?: PushAddress): Promise<number>
   /** Graceful: 1001 to every socket, flush, close the database. Safe to call twice. */
   close(): Promise<void>
 }
@@ -100,53 +100,50 @@ export interface ReferenceServer {
 /** Starts a server and resolves once it listens. */
 export async function startReferenceServer(options: ReferenceServerOptions = {}): Promise<ReferenceServer> {
   const settings = resolveSettings(options)
-  const db = Database.open(settings.dataDir, (error) => settings.log(`group commit failed: ${describeError(error)}`))
+  const store = await openStore(settings)
   try {
-    return await assemble(settings, db)
+    return await assemble(settings, store)
   } catch (error) {
-    db.close()
+    await store.close()
     throw error
   }
 }
 
-async function assemble(settings: Settings, db: Database): Promise<ReferenceServer> {
+async function assemble(settings: Settings, store: Store): Promise<ReferenceServer> {
   const { log } = settings
-  const store = new SessionStore(db, {
-    pushLogLimit: settings.pushLogLimit,
-    pushLogBytes: settings.pushLogBytes,
-    answeredLimit: settings.answeredLimit,
-    answeredBytes: settings.answeredBytes,
-    answerTtlMs: settings.answerTtlMs,
-  })
   const limits = settings.limits
-  const orders = new OrderBook(db)
   if (settings.seedOrders) {
-    const seeded = seedOrdersOnce(db, orders, Date.now())
+    const nowMs = Date.now()
+    const seeded = await store.seedOrdersOnce(sampleOrders(nowMs), nowMs)
     if (seeded > 0) log(`stored ${seeded} sample orders`)
   }
   const connections = new ConnectionPool()
   let closing = false
-  const metrics = createMetrics({ connections: () => connections.size, sessions: () => store.size })
-  const hub = new SessionHub({
-    db,
-    store,
-    metrics,
-    heartbeatMs: settings.heartbeatMs,
-    sessionTtlMs: settings.sessionTtlMs,
-    maxFrameBytes: settings.maxFrameBytes,
-    maxSessionsPerIdentity: limits.maxSessionsPerIdentity,
-    maxSessions: limits.maxSessions,
-  })
-  const publish = (topic: string, data: unknown, to?: PushAddress): number => {
-    db.joinBatch()
-    return db.transaction(() => hub.publish(targetOf(to), topic, storeAnnouncedOrder(orders, topic, data, Date.now())))
+  const metrics = createMetrics({ connections: () => connections.size, sessions: () => store.sessionCount() })
+  const hub = new SessionHub({ store, metrics, heartbeatMs: settings.heartbeatMs, maxFrameBytes: settings.maxFrameBytes, log })
+  store.listen(hub)
+  const publish = async (topic: string, data: unknown, to?: PushAddress): Promise<number> => {
+    const nowMs = Date.now()
+    const announced = announcedOrder(topic, data, nowMs)
+    const push = hub.pushSpec(targetOf(to), topic, announced.data)
+    const outcome = await store.commit({ nowMs, writes: announced.writes, pushes: [push] })
+    if (!outcome.ok) throw new Error(`the push could not be committed (${outcome.reason})`)
+    metrics.pushes.inc(outcome.reached[0])
+    return outcome.reached[0]
   }
-  const methods = methodTable([...createDemoMethods(orders), ...settings.methods])
-  const dispatcher = new Dispatcher({ db, store, methods, metrics, publish, requestRate: new RateTable(limits.requestsPerSecondPerIdentity), log })
+  const methods = methodTable([...createDemoMethods(), ...settings.methods])
+  const dispatcher = new Dispatcher({
+    store,
+    methods,
+    metrics,
+    pushSpec: (target, topic, data) => hub.pushSpec(target, topic, data),
+    announce: announcedOrder,
+    requestRate: new RateTable(limits.requestsPerSecondPerIdentity),
+    log,
+  })
   const authenticate = settings.authenticate ?? (settings.authSecret ? jwtAuth(settings.authSecret) : staticTokenAuth(settings.token))
   const perAddress = new Counts()
   const connectionDeps = {
-    db,
     hub,
     dispatcher,
     metrics,
@@ -170,7 +167,6 @@ async function assemble(settings: Settings, db: Database): Promise<ReferenceServ
       adminToken: settings.adminToken,
       metrics,
       publish,
-      afterCommit: (action) => db.afterCommit(action),
       devLogin: settings.devLogin && settings.authSecret ? (name) => signToken(settings.authSecret as string, name) : undefined,
       log,
     }),
@@ -225,7 +221,7 @@ async function assemble(settings: Settings, db: Database): Promise<ReferenceServ
   await listen(httpServer, settings.port, settings.host)
   const port = (httpServer.address() as AddressInfo).port
   const urlHost = urlHostOf(settings.host)
-  log(`listening on ws://${urlHost}:${port}${WS_PATH} (data: ${db.file ?? 'in memory'})`)
+  log(`listening on ws://${urlHost}:${port}${WS_PATH} (${store.describe()})`)
 
   const timers: NodeJS.Timeout[] = [
     setInterval(() => connections.checkDeadlines(Date.now()), deadlineSweepMs(settings)),
@@ -237,10 +233,7 @@ async function assemble(settings: Settings, db: Database): Promise<ReferenceServ
     settings.simulateOrdersMs > 0
       ? startSimulator(
           settings.simulateOrdersMs,
-          () => {
-            db.joinBatch()
-            db.transaction(() => hub.publish({ kind: 'all' }, 'notify', { order: orders.create(randomNewOrder(), Date.now()) }))
-          },
+          () => publish('notify', { order: newOrder(randomNewOrder(), Date.now()) }),
           (error) => log(`order simulator failed: ${String(error)}`),
         )
       : () => undefined
@@ -249,15 +242,13 @@ async function assemble(settings: Settings, db: Database): Promise<ReferenceServ
   const close = async (): Promise<void> => {
     closing = true
     stopSimulator()
-    db.commitBatch()
     for (const timer of timers) clearInterval(timer)
     const serverClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()))
     httpServer.closeIdleConnections()
     await connections.closeAll(SHUTDOWN_GRACE_MS, settings.shutdownRetryMs)
     httpServer.closeAllConnections()
     await serverClosed
-    store.flush()
-    db.close()
+    await store.close()
     log('closed')
   }
 
@@ -284,10 +275,12 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
 }
 
 function guard(log: (line: string) => void, what: string, fn: () => unknown): void {
+  const report = (error: unknown): void => log(`${what} failed: ${describeError(error)}`)
   try {
-    fn()
+    const result = fn()
+    if (result instanceof Promise) result.catch(report)
   } catch (error) {
-    log(`${what} failed: ${describeError(error)}`)
+    report(error)
   }
 }
 

@@ -9,25 +9,23 @@
  */
 import type { RawData, WebSocket } from 'ws'
 import { AuthRefused, type Authenticate } from './auth'
-import type { Database, FrameWriter } from './database'
-import type { Dispatcher } from './dispatcher'
+import { newLane, type Dispatcher } from './dispatcher'
 import { describeError, isCodedError } from './errors'
 import type { RateTable } from './limits'
 import type { ServerMetrics } from './metrics'
-import { Outbound, type OutboundLimits, type OutgoingFrame } from './outbound'
+import { Outbound, type OutboundLimits } from './outbound'
 import {
   CLOSE_CODE_BY_ERROR, CLOSE_GOING_AWAY, CLOSE_TOO_LARGE, DEFAULT_CLIENT_MAX_BYTES, errorFrame, failureFrame, parseClientFrame, pongFrame,
 } from './protocol'
 import type { ClientFrame, FatalErrorCode, HelloFrame } from './protocol'
 import { allowFrame } from './rate-limiter'
 import type { FrameWindow } from './rate-limiter'
-import type { SessionHub, SessionPeer } from './session-hub'
-import type { SessionState } from './session-store'
+import { ReplyQueue } from './reply-queue'
+import type { ActiveSession, SessionHub, SessionPeer } from './session-hub'
 
 export type ConnectionState = 'awaiting-hello' | 'authenticating' | 'open' | 'closing'
 
 export interface ConnectionDeps {
-  db: Database
   hub: SessionHub
   dispatcher: Dispatcher
   metrics: ServerMetrics
@@ -50,14 +48,16 @@ const CLOSE_INTERNAL_ERROR = 1011
 const CONNECTION = Symbol('connection')
 /** Frames a client may send while its hello is being authenticated (they are answered after, in order). */
 const MAX_FRAMES_WHILE_AUTHENTICATING = 200
+/** A connection closed for a fault waits at most this long for the answers of requests before it. */
+const ANSWERS_BEFORE_CLOSE_MS = 2_000
 
 type TaggedSocket = WebSocket & { [CONNECTION]?: Connection }
 
-export class Connection implements SessionPeer, FrameWindow, FrameWriter {
+export class Connection implements SessionPeer, FrameWindow {
   /** Where the connection is in its life. */
   state: ConnectionState = 'awaiting-hello'
   /** The session bound by hello, null before it. */
-  session: SessionState | null = null
+  session: ActiveSession | null = null
   /** The peer's address (IP). */
   readonly address: string
   /** Frames that came while the hello was being authenticated. */
@@ -68,6 +68,10 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
   private readonly socket: TaggedSocket
   private readonly deps: ConnectionDeps
   private readonly out: Outbound
+  /** Answers, in the order their requests came. */
+  private readonly replies: ReplyQueue
+  /** Effectful requests take effect in the order they came (a later request sees the earlier's effects). */
+  private readonly lane = newLane()
   /** Opening time before hello, then the time of the last frame received. */
   private lastActivityMs: number
   /** The code this side closed with, when it did. */
@@ -78,30 +82,48 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
     this.deps = deps
     this.address = address
     this.lastActivityMs = nowMs
-    this.out = new Outbound(socket, deps.outbound, {
+    const out = new Outbound(socket, deps.outbound, {
       overflow: (bytes) => {
         deps.log(`cutting a connection with ${bytes} bytes of answers unread`)
         this.terminate()
       },
       lostPushes: (fromSeq) => this.fail('sequence', `push ${fromSeq} is no longer held: resume to start over`),
+      loadFailed: (error) => {
+        deps.log(`the push log could not be read: ${describeError(error)}`)
+        this.lost()
+      },
     }, DEFAULT_CLIENT_MAX_BYTES)
+    this.replies = new ReplyQueue({
+      write: (text) => this.out.frame(text),
+      lost: () => this.lost(),
+      get maxFrameBytes() {
+        return out.maxFrameBytes
+      },
+    })
+    this.out = out
     this.socket[CONNECTION] = this
     socket.on('message', onSocketMessage)
     socket.on('error', onSocketError)
     socket.once('close', onSocketClose)
   }
 
-  /**
-   * Writes a frame once the running transaction (if any) commits, so a `res` or `push` never
-   * announces uncommitted state and frames leave in call order. Dropped if it rolls back.
-   */
-  send(frame: OutgoingFrame): void {
-    this.deps.db.writeAfterCommit(this, frame)
+  /** Starts serving `session`: the welcome, then its pushes `replayFrom..lastSeq` read from the log, then live ones. */
+  begin(session: ActiveSession, welcome: string, replayFrom: number, lastSeq: number): void {
+    this.out.useLog((fromSeq, maxCount) => this.deps.hub.pushesFrom(session, fromSeq, maxCount))
+    this.out.frame(welcome)
+    this.out.replay(replayFrom, lastSeq)
   }
 
-  /** Sends the session's pushes `fromSeq..toSeq`, read from its log as the socket drains. */
-  replay(fromSeq: number, toSeq: number): void {
-    this.deps.db.afterCommit(() => this.out.replay(fromSeq, toSeq))
+  deliver(seq: number, frame: Buffer, topicJson: string): void {
+    this.out.push(seq, frame, topicJson)
+  }
+
+  catchUp(lastSeq: number): void {
+    this.out.catchUp(lastSeq)
+  }
+
+  get lastQueuedSeq(): number {
+    return this.out.lastQueuedSeq
   }
 
   /** The largest frame this client accepts (hello.max). */
@@ -122,7 +144,7 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
     this.fail('rate_limited', message, true)
   }
 
-  /** A commit dropped frames meant for this client: close with 1011 so it re-sends (nothing took effect). */
+  /** A commit this client's work needed failed: close with 1011 so it re-sends (nothing took effect). */
   lost(): void {
     if (this.state === 'closing') return
     this.state = 'closing'
@@ -162,15 +184,6 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
     this.state = 'closing'
     this.out.stop()
     this.socket.terminate()
-  }
-
-  /**
-   * Writes a frame in order behind anything still queued. Use send(): this is for the commit
-   * that releases queued frames.
-   */
-  write(frame: OutgoingFrame): void {
-    if (typeof frame === 'string') this.out.frame(frame)
-    else this.out.push(frame.seq, frame.frame, frame.topicJson)
   }
 
   /** Writes ahead of the queue (an error frame before a close). */
@@ -229,6 +242,7 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
   onClose(code: number): void {
     this.state = 'closing'
     this.out.stop()
+    this.replies.clear()
     if (this.session) this.deps.hub.detach(this, this.session, Date.now())
     this.deps.metrics.closes.inc({ code: String(this.closeCode ?? code) })
     this.deps.onClosed(this)
@@ -246,15 +260,15 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
         this.badFrame('hello was already received on this connection')
         return
       case 'req':
-        this.deps.dispatcher.dispatch(session, frame, this)
+        this.deps.dispatcher.dispatch(session, frame, this.replies.reserve(), this.lane)
         return
       case 'ack':
-        if (!this.deps.hub.ack(session, frame.seq)) {
-          this.fail('sequence', `ack ${frame.seq} is beyond the last push sent (${this.deps.hub.lastSeq(session)})`)
+        if (!this.deps.hub.ack(this, session, frame.seq)) {
+          this.fail('sequence', `ack ${frame.seq} is beyond the last push sent (${this.out.lastQueuedSeq})`)
         }
         return
       case 'ping':
-        this.send(pongFrame(frame.ts))
+        this.out.frame(pongFrame(frame.ts))
         return
     }
   }
@@ -276,18 +290,16 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
           this.fail('unauthorized', error instanceof AuthRefused ? error.message : 'hello.token could not be checked')
         },
       )
+      .catch((error: unknown) => this.onHandlerError(frame, error))
   }
 
-  private authenticated(frame: HelloFrame, identity: string): void {
+  private async authenticated(frame: HelloFrame, identity: string): Promise<void> {
     if (this.state !== 'authenticating') return
     const nowMs = Date.now()
-    this.state = 'open'
-    this.lastActivityMs = nowMs
     this.out.maxFrameBytes = frame.max
-    this.deps.db.joinBatch()
-    let session: SessionState
+    let session: ActiveSession | null
     try {
-      session = this.deps.hub.attach(this, frame, identity, nowMs)
+      session = await this.deps.hub.attach(this, frame, identity, nowMs)
     } catch (error) {
       if (!isCodedError(error) || error.code !== 'limit') {
         this.onHandlerError(frame, error)
@@ -297,8 +309,15 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
       this.fail('rate_limited', error.message)
       return
     }
+    if (session === null) return
     this.session = session
-    this.out.useLog((fromSeq, maxCount) => this.deps.hub.pushesFrom(session, fromSeq, maxCount))
+    if (this.state !== 'authenticating') {
+      // Closed while the session was being attached: it is let go at once.
+      this.deps.hub.detach(this, session, Date.now())
+      return
+    }
+    this.state = 'open'
+    this.lastActivityMs = Date.now()
     const held = this.held
     this.held = []
     for (const text of held) {
@@ -310,7 +329,7 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
   private onHandlerError(frame: ClientFrame, error: unknown): void {
     this.deps.log(`failed to handle a ${frame.type} frame: ${describeError(error)}`)
     if (frame.type === 'req') {
-      this.send(failureFrame(frame.id, 'internal', 'internal error'))
+      this.out.frame(failureFrame(frame.id, 'internal', 'internal error'))
     } else if (frame.type === 'hello') {
       // Without a session the connection is useless: 1011 tells the client to try again later.
       this.state = 'closing'
@@ -318,7 +337,7 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
       this.writeNow(errorFrame('internal', 'internal error while opening the session'))
       this.socket.close(CLOSE_INTERNAL_ERROR, 'internal')
     } else {
-      this.send(errorFrame('internal', `internal error while handling ${frame.type}`))
+      this.out.frame(errorFrame('internal', `internal error while handling ${frame.type}`))
     }
   }
 
@@ -328,8 +347,8 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
   }
 
   /**
-   * Sends `error` with `code`, then closes with the matching 4xxx code: after the frames
-   * committed before it, or at once (`now`) ahead of anything still queued.
+   * Sends `error` with `code`, then closes with the matching 4xxx code: after the answers of the
+   * requests before it (waiting at most ANSWERS_BEFORE_CLOSE_MS), or at once (`now`).
    */
   private fail(code: FatalErrorCode, message: string, now = false): void {
     if (this.state === 'closing') return
@@ -342,8 +361,19 @@ export class Connection implements SessionPeer, FrameWindow, FrameWriter {
       this.writeNow(errorFrame(code, message))
       if (this.socket.readyState === SOCKET_OPEN) this.socket.close(closeCode, code)
     }
-    if (!now && this.deps.db.inTransaction) this.deps.db.afterCommit(close)
-    else close()
+    if (now || this.replies.pending === 0) {
+      close()
+      return
+    }
+    let done = false
+    const once = (): void => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      close()
+    }
+    const timer = setTimeout(once, ANSWERS_BEFORE_CLOSE_MS)
+    this.replies.whenIdle(once)
   }
 }
 

@@ -1,8 +1,8 @@
 /**
  * The embedded database (better-sqlite3, WAL) and its transaction helper. Stores keep an
  * in-memory mirror of hot values (next push id, acks); `onRollback` restores the mirror when a
- * transaction fails, and `afterCommit` / `writeAfterCommit` hold socket writes until the data
- * they announce is committed (and drop them if it rolls back).
+ * transaction fails, and `afterCommit` holds what announces a change (an answer, a push) until
+ * the change is committed (and drops it if it rolls back).
  *
  * Group commit: `joinBatch()` opens one transaction that every write until the end of the
  * current event-loop turn joins (each as a savepoint), committed by a setImmediate. On this
@@ -12,25 +12,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import Sqlite from 'better-sqlite3'
 import { DATABASE_FILE_NAME } from './constants'
-import type { OutgoingFrame } from './outbound'
-
-/** Something frames can be written to once a commit is done (a connection). */
-export interface FrameWriter {
-  /** Writes the frame now. */
-  write(frame: OutgoingFrame): void
-  /** A commit failed and dropped frames meant for this writer: it can no longer be trusted. */
-  lost(): void
-}
-
-/**
- * Work waiting for a commit, in order, two slots per entry: an action and `undefined`, or a
- * FrameWriter and its frame. Flat, so queuing a frame allocates nothing per frame.
- */
-type PendingWork = Array<(() => void) | FrameWriter | OutgoingFrame | undefined>
 
 interface TransactionLevel {
   undo: Array<() => void>
-  pending: PendingWork
+  /** Work waiting for the commit, in order. */
+  pending: Array<() => void>
 }
 
 export class Database {
@@ -44,7 +30,6 @@ export class Database {
   private readonly commit: Sqlite.Statement
   private readonly rollback: Sqlite.Statement
   private batchOpen = false
-  private flushActions: Array<() => void> | null = null
   /** Where failures of a batch commit are reported (nobody waits on that call). */
   private readonly reportError: (error: unknown) => void
 
@@ -122,7 +107,7 @@ export class Database {
 
   /**
    * Commits the open batch (when there is one) and runs its queued work. A failed commit rolls
-   * the batch back and drops the work: no answer goes out for lost state.
+   * the batch back (every `onRollback` runs) and drops the work: nothing is announced for lost state.
    */
   commitBatch(): void {
     if (!this.batchOpen || this.levels.length !== 1) return
@@ -134,15 +119,6 @@ export class Database {
       if (this.sqlite.inTransaction) this.rollback.run()
       for (let i = level.undo.length - 1; i >= 0; i -= 1) level.undo[i]()
       this.reportError(error)
-      // Their answers and pushes are gone with the batch: tell each writer once, so it can
-      // close and let its client re-send (nothing of the batch took effect).
-      const told = new Set<FrameWriter>()
-      for (let i = 0; i < level.pending.length; i += 2) {
-        const target = level.pending[i]
-        if (typeof target === 'function' || told.has(target as FrameWriter)) continue
-        told.add(target as FrameWriter)
-        ;(target as FrameWriter).lost()
-      }
       return
     }
     try {
@@ -160,28 +136,7 @@ export class Database {
   /** Runs `action` once the outermost transaction commits (at once when none is running). */
   afterCommit(action: () => void): void {
     const level = this.levels[this.levels.length - 1]
-    if (level) level.pending.push(action, undefined)
-    else action()
-  }
-
-  /** `writer.write(frame)` once the outermost transaction commits (at once when none is running). */
-  writeAfterCommit(writer: FrameWriter, frame: OutgoingFrame): void {
-    const level = this.levels[this.levels.length - 1]
-    if (level) level.pending.push(writer, frame)
-    else writer.write(frame)
-  }
-
-  /** True while the work queued for a commit runs. */
-  get flushing(): boolean {
-    return this.flushActions !== null
-  }
-
-  /**
-   * While flushing, runs `action` once all the work of this commit has run (e.g. to uncork a
-   * socket that several frames went to); otherwise runs it at once.
-   */
-  afterFlush(action: () => void): void {
-    if (this.flushActions) this.flushActions.push(action)
+    if (level) level.pending.push(action)
     else action()
   }
 
@@ -202,23 +157,9 @@ export class Database {
   }
 
   /** Runs queued work in order (all of it, even when some throws; the first error is rethrown). */
-  private flush(pending: PendingWork): void {
-    if (pending.length === 0) return
-    const afterFlush: Array<() => void> = []
-    const outer = this.flushActions
-    this.flushActions = afterFlush
+  private flush(pending: Array<() => void>): void {
     let failure: unknown = null
-    for (let i = 0; i < pending.length; i += 2) {
-      try {
-        const target = pending[i]
-        if (typeof target === 'function') target()
-        else (target as FrameWriter).write(pending[i + 1] as OutgoingFrame)
-      } catch (error) {
-        failure ??= error
-      }
-    }
-    this.flushActions = outer
-    for (const action of afterFlush) {
+    for (const action of pending) {
       try {
         action()
       } catch (error) {

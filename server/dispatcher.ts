@@ -1,19 +1,25 @@
 /**
  * Answers every `req` with a usable id exactly once, whatever else is wrong with it
  * (PROTOCOL.md "Nothing a message carries can wedge a connection"), and effectful requests
- * exactly once per id: a repeated id gets the remembered `res` and the method does not run
- * again. A method's effect and its remembered answer commit in one transaction before the `res`
- * is written. Safe methods (no effect) run again on a repeated id and are never remembered, so
- * an answer computed before a drop cannot undo the pushes replayed after it.
+ * exactly once per id across instances: a repeated id gets the remembered `res` and the method
+ * does not run again.
+ *
+ * An effectful request is claimed in the store, its method runs with its data writes and pushes
+ * held back, and one commit stores them with the answer, or nothing: a write whose precondition
+ * no longer holds (another request changed the data meanwhile) runs the method again. Safe
+ * methods (no effect) run again on a repeated id and are never remembered, so an answer
+ * computed before a drop cannot undo the pushes replayed after it.
  */
 import { MAX_TOPIC_LENGTH } from './constants'
-import type { Database, FrameWriter } from './database'
 import { CodedError, describeError, isCodedError } from './errors'
 import type { RateTable } from './limits'
 import type { ServerMetrics } from './metrics'
 import { failureFrame, isMethodName, METHOD_MAX_LENGTH, resultFrame } from './protocol'
 import type { ReqFrame } from './protocol'
-import type { PushTarget, SessionState, SessionStore } from './session-store'
+import type { ReplySlot } from './reply-queue'
+import type { ActiveSession } from './session-hub'
+import type { CommitOutcome, DataWrite, OrderReader, PushSpec, PushTarget, Store } from './store/types'
+import { CLAIM_LEASE_MS } from './store/types'
 
 /** Who a push made by a method or the admin route is for: everyone when absent. */
 export type PushAddress = { user: string } | { topic: string } | undefined
@@ -26,20 +32,23 @@ export interface MethodContext {
   readonly identity: string
   /** Wall-clock time of the call (ms since epoch). */
   readonly nowMs: number
+  /** The demo's orders, as they are now. */
+  readonly orders: OrderReader
   /**
-   * Appends a push to every session (or those of one identity, or of one topic) inside the
-   * method's transaction; it is sent only if the method succeeds. Returns the number of
-   * sessions reached.
+   * A push to every session (or those of one identity, or of one topic), appended with the
+   * method's answer: only if it succeeds. Throws CodedError for a bad topic or an oversized push.
    */
-  publish(topic: string, data?: unknown, to?: PushAddress): number
+  publish(topic: string, data?: unknown, to?: PushAddress): void
+  /** A change of the demo's data, committed with the answer if its precondition still holds then (else the method runs again). */
+  change(write: DataWrite): void
 }
 
 /** Most topics one session may subscribe to. */
 export const MAX_TOPICS_PER_SESSION = 100
 
 /**
- * A method: synchronous, so its database writes share the request's transaction. Throw a
- * CodedError for a method-specific failure; any other throw answers `internal`.
+ * A method. Throw a CodedError for a method-specific failure; any other throw answers `internal`.
+ * Its effects on the demo's data go through `context.change`, so they commit with its answer.
  */
 export type MethodHandler = (params: unknown, context: MethodContext) => unknown
 
@@ -62,17 +71,14 @@ export function methodTable(entries: Iterable<[string, MethodEntry]>): Map<strin
   return table
 }
 
-/** Where an answer goes: the connection, and the largest frame its client accepts. */
-export interface ReplyTarget extends FrameWriter {
-  readonly maxFrameBytes: number
-}
-
 export interface DispatcherDeps {
-  db: Database
-  store: SessionStore
+  store: Store
   methods: ReadonlyMap<string, MethodDefinition>
   metrics: ServerMetrics
-  publish(topic: string, data: unknown, to: PushAddress): number
+  /** A checked push (throws CodedError like SessionHub.pushSpec). */
+  pushSpec(target: PushTarget, topic: string, data: unknown): PushSpec
+  /** Announced orders a push stores (the demo's `notify`): the data to push and the writes. */
+  announce(topic: string, data: unknown, nowMs: number): { data: unknown; writes: DataWrite[] }
   /** Requests per identity across its connections. */
   requestRate: RateTable
   log(line: string): void
@@ -80,99 +86,242 @@ export interface DispatcherDeps {
 
 type Outcome = 'ok' | 'error' | 'unknown_method' | 'bad_request' | 'internal' | 'too_large' | 'limit'
 
+/** Runs of a method whose writes met a changed precondition, before giving up with `internal`. */
+const MAX_CONFLICT_RUNS = 8
+/** Waits between looks at a request another instance is running. */
+const BUSY_WAIT_MS = [10, 25, 50, 100, 200]
+
+/** The requests of one connection: effectful ones take effect in the order they came. */
+export interface RequestLane {
+  /** Settles once every effectful request so far is done. */
+  effects: Promise<void>
+}
+
+/** A lane with nothing running. */
+export function newLane(): RequestLane {
+  return { effects: Promise.resolve() }
+}
+
+function noop(): void {}
+
+/** A commit that could not be made: the request's work is lost, its connection must go. */
+class CommitFailed extends Error {
+  constructor(readonly reason: unknown) {
+    super('the answer could not be committed')
+  }
+}
+
 export class Dispatcher {
   private readonly deps: DispatcherDeps
+  /** Requests running on this instance, by identity and id: a repeat waits for the first. */
+  private readonly running = new Map<string, Promise<string>>()
 
   constructor(deps: DispatcherDeps) {
     this.deps = deps
   }
 
   /**
-   * Answers one request of `session` inside the current group commit: the `res` is written to
-   * `replyTo` once the method's effects and the remembered answer are committed, before the
-   * pushes the method caused.
+   * Answers one request of `session` into its reply slot (in the order requests came). A
+   * request starts once the effectful requests before it on `lane` (its connection) are done,
+   * so it sees their effects; safe requests hold nothing up.
    */
-  dispatch(session: SessionState, frame: ReqFrame, replyTo: ReplyTarget): void {
-    const { db, store, metrics } = this.deps
+  dispatch(session: ActiveSession, frame: ReqFrame, reply: ReplySlot, lane: RequestLane): void {
+    const { metrics } = this.deps
     const nowMs = Date.now()
-    db.joinBatch()
     // One identity's flood, on any number of connections, cannot slow the others: it is refused.
     if (!this.deps.requestRate.take(session.identity, nowMs)) {
-      db.writeAfterCommit(replyTo, failureFrame(frame.id, 'limit', 'too many requests from this identity: slow down'))
+      reply.send(failureFrame(frame.id, 'limit', 'too many requests from this identity: slow down'))
       metrics.requests.inc({ method: '(limited)', outcome: 'limit' })
       metrics.limited.inc({ limit: 'requests_per_identity' })
       return
     }
+    const before = lane.effects
     if (frame.method === '$subscribe' || frame.method === '$unsubscribe') {
-      this.subscriptions(session, frame, replyTo)
+      lane.effects = before.then(() => this.subscriptions(session, frame, reply))
       return
     }
-    const remembered = store.findAnswer(session.identity, frame.id, nowMs)
-    if (remembered !== undefined) {
-      metrics.dedupeHits.inc()
-      db.writeAfterCommit(replyTo, fitted(frame.id, remembered, replyTo.maxFrameBytes))
+    const safe = frame.problem === undefined && isMethodName(frame.method) && this.deps.methods.get(frame.method)?.safe === true
+    const key = `${session.identity.length}:${session.identity}:${frame.id}`
+    const earlier = this.running.get(key)
+    if (earlier) {
+      // The same id again while it runs here (a re-send on a new connection): one run, two answers.
+      earlier.then(
+        (resText) => reply.send(fitted(frame.id, resText, reply.maxFrameBytes)),
+        () => reply.lost(),
+      )
       return
     }
-    if (frame.problem !== undefined) {
-      this.refuse(session, replyTo, failureFrame(frame.id, 'bad_request', frame.problem), '(invalid)', 'bad_request')
-      return
+    let sent = false
+    const send = (resText: string): void => {
+      if (sent) return
+      sent = true
+      reply.send(resText)
     }
-    const method = isMethodName(frame.method) ? this.deps.methods.get(frame.method) : undefined
-    if (!method) {
-      const name = JSON.stringify(frame.method)
-      this.refuse(session, replyTo, failureFrame(frame.id, 'unknown_method', `unknown method ${name}`), '(unknown)', 'unknown_method')
-      return
+    const job = before.then(() => this.answer(session, frame, nowMs, reply.maxFrameBytes, send))
+    if (!safe) lane.effects = job.then(noop, noop)
+    this.running.set(key, job)
+    job.then(
+      (resText) => {
+        this.running.delete(key)
+        send(resText)
+      },
+      (error: unknown) => {
+        this.running.delete(key)
+        if (error instanceof CommitFailed) {
+          this.deps.log(`request ${frame.id} lost: ${describeError(error.reason)}`)
+          reply.lost()
+          return
+        }
+        this.deps.log(`method ${frame.method} failed for request ${frame.id}: ${describeError(error)}`)
+        metrics.requests.inc({ method: this.label(frame), outcome: 'internal' })
+        send(failureFrame(frame.id, 'internal', 'internal error'))
+      },
+    )
+  }
+
+  /** The answer of a request; `early` may send it as soon as it is committed (before its pushes are delivered). */
+  private async answer(session: ActiveSession, frame: ReqFrame, nowMs: number, maxFrameBytes: number, early: (resText: string) => void): Promise<string> {
+    const { store } = this.deps
+    const method = frame.problem === undefined && isMethodName(frame.method) ? this.deps.methods.get(frame.method) : undefined
+    if (method?.safe) {
+      const remembered = await store.findAnswer(session.identity, frame.id, nowMs)
+      if (remembered !== undefined) return this.remembered(remembered, frame.id, maxFrameBytes)
+      const resText = fitted(frame.id, await this.runSafe(session, frame, method, nowMs), maxFrameBytes)
+      return resText
     }
-    const context: MethodContext = {
+    for (let wait = 0; ; wait += 1) {
+      const claim = await store.claim(session.identity, frame.id, nowMs)
+      if (claim.kind === 'answered') return this.remembered(claim.resText, frame.id, maxFrameBytes)
+      if (claim.kind === 'busy') {
+        await delay(BUSY_WAIT_MS[Math.min(wait, BUSY_WAIT_MS.length - 1)])
+        continue
+      }
+      const outcome = await this.runOnce(session, frame, method, claim.claim, nowMs, maxFrameBytes, early)
+      if (outcome.kind === 'done') return outcome.resText
+      if (outcome.kind === 'answered') return this.remembered(outcome.resText, frame.id, maxFrameBytes)
+      // Our claim lapsed and another instance holds it now: look again.
+    }
+  }
+
+  /** Runs an effectful method (or refuses the request) under `claim` and commits its answer with its effects. */
+  private async runOnce(
+    session: ActiveSession,
+    frame: ReqFrame,
+    method: MethodDefinition | undefined,
+    claim: string,
+    nowMs: number,
+    maxFrameBytes: number,
+    early: (resText: string) => void,
+  ): Promise<{ kind: 'done'; resText: string } | { kind: 'answered'; resText: string } | { kind: 'claimed' }> {
+    const { store, metrics } = this.deps
+    for (let run = 1; ; run += 1) {
+      const writes: DataWrite[] = []
+      const pushes: PushSpec[] = []
+      let resText: string
+      let outcome: Outcome = 'ok'
+      if (frame.problem !== undefined) {
+        resText = failureFrame(frame.id, 'bad_request', frame.problem)
+        outcome = 'bad_request'
+      } else if (!method) {
+        resText = failureFrame(frame.id, 'unknown_method', `unknown method ${JSON.stringify(frame.method)}`)
+        outcome = 'unknown_method'
+      } else {
+        try {
+          resText = resultFrame(frame.id, await method.run(frame.params, this.context(session, nowMs, writes, pushes)))
+        } catch (error) {
+          if (!isCodedError(error)) {
+            // Not remembered: nothing was committed, so a re-sent id may run again.
+            await store.release(session.identity, frame.id, claim).catch(() => undefined)
+            throw error
+          }
+          outcome = 'error'
+          resText = failureFrame(frame.id, error.code, error.message)
+          // A method that fails has no effect.
+          writes.length = 0
+          pushes.length = 0
+        }
+      }
+      const sized = fitted(frame.id, resText, maxFrameBytes)
+      if (sized !== resText) outcome = 'too_large'
+      // What the client is told is what a re-sent id gets: the too_large answer included.
+      resText = sized
+      let committed: CommitOutcome
+      try {
+        committed = await store.commit(
+          { nowMs, answer: { identity: session.identity, id: frame.id, claim, resText }, writes, pushes },
+          (result) => {
+            if (result.ok) early(resText)
+          },
+        )
+      } catch (error) {
+        throw new CommitFailed(error)
+      }
+      if (committed.ok) {
+        metrics.requests.inc({ method: this.label(frame), outcome })
+        metrics.pushes.inc(committed.reached.reduce((sum, n) => sum + n, 0))
+        return { kind: 'done', resText }
+      }
+      if (committed.reason === 'answered') return { kind: 'answered', resText: committed.resText }
+      if (committed.reason === 'claimed') return { kind: 'claimed' }
+      if (run >= MAX_CONFLICT_RUNS) {
+        await store.release(session.identity, frame.id, claim).catch(() => undefined)
+        throw new Error(`its writes met changed data ${run} times in a row`)
+      }
+    }
+  }
+
+  private async runSafe(session: ActiveSession, frame: ReqFrame, method: MethodDefinition, nowMs: number): Promise<string> {
+    const writes: DataWrite[] = []
+    const pushes: PushSpec[] = []
+    let resText: string
+    let outcome: Outcome = 'ok'
+    try {
+      resText = resultFrame(frame.id, await method.run(frame.params, this.context(session, nowMs, writes, pushes)))
+    } catch (error) {
+      if (!isCodedError(error)) throw error
+      outcome = 'error'
+      resText = failureFrame(frame.id, error.code, error.message)
+    }
+    if (writes.length > 0 || pushes.length > 0) {
+      this.deps.log(`safe method ${frame.method} asked for writes or pushes: ignored (declare it effectful)`)
+    }
+    this.deps.metrics.requests.inc({ method: frame.method, outcome })
+    return resText
+  }
+
+  /** The metrics label of a request's method: only names of the table, so a client cannot grow the label set. */
+  private label(frame: ReqFrame): string {
+    if (frame.problem !== undefined) return '(invalid)'
+    return isMethodName(frame.method) && this.deps.methods.has(frame.method) ? frame.method : '(unknown)'
+  }
+
+  private remembered(resText: string, id: string, maxFrameBytes: number): string {
+    this.deps.metrics.dedupeHits.inc()
+    return fitted(id, resText, maxFrameBytes)
+  }
+
+  private context(session: ActiveSession, nowMs: number, writes: DataWrite[], pushes: PushSpec[]): MethodContext {
+    return {
       sid: session.sid,
       identity: session.identity,
       nowMs,
-      publish: (topic, data, to) => this.deps.publish(topic, data, to),
+      orders: this.deps.store.orders,
+      publish: (topic, data, to) => {
+        const announced = this.deps.announce(topic, data, nowMs)
+        pushes.push(this.deps.pushSpec(targetOf(to), topic, announced.data))
+        writes.push(...announced.writes)
+      },
+      change: (write) => {
+        writes.push(write)
+      },
     }
-    let outcome: Outcome = 'ok'
-    try {
-      let resText = ''
-      db.transaction(() => {
-        // Queued before the method runs, so the res goes out before any push it publishes.
-        db.afterCommit(() => replyTo.write(resText))
-        try {
-          // A savepoint of its own: a method that fails rolls back what it did, then its failure is remembered.
-          const result = db.transaction(() => method.run(frame.params, context))
-          resText = resultFrame(frame.id, result)
-        } catch (error) {
-          if (!isCodedError(error)) throw error
-          outcome = 'error'
-          resText = failureFrame(frame.id, error.code, error.message)
-        }
-        const sized = fitted(frame.id, resText, replyTo.maxFrameBytes)
-        if (sized !== resText) outcome = 'too_large'
-        resText = sized
-        // What the client is told is what a re-sent id gets: the too_large answer included.
-        if (!method.safe) store.rememberAnswer(session.identity, frame.id, resText, nowMs)
-      })
-    } catch (error) {
-      // Not remembered: the effects were rolled back, so a re-sent id may safely run again.
-      outcome = 'internal'
-      this.deps.log(`method ${frame.method} failed for request ${frame.id}: ${describeError(error)}`)
-      db.writeAfterCommit(replyTo, failureFrame(frame.id, 'internal', 'internal error'))
-    }
-    metrics.requests.inc({ method: frame.method, outcome })
-  }
-
-  /** Answers a request that names no method; remembered, so its id keeps that answer. */
-  private refuse(session: SessionState, replyTo: ReplyTarget, resText: string, methodLabel: string, outcome: Outcome): void {
-    this.deps.db.transaction(() => {
-      this.deps.store.rememberAnswer(session.identity, JSON.parse(resText).id as string, resText, Date.now())
-      this.deps.db.writeAfterCommit(replyTo, resText)
-    })
-    this.deps.metrics.requests.inc({ method: methodLabel, outcome })
   }
 
   /**
    * `$subscribe` / `$unsubscribe` with `{ topics: string[] }`: the session's topics after the
    * change. Safe: a repeated id just answers the current topics again.
    */
-  private subscriptions(session: SessionState, frame: ReqFrame, replyTo: ReplyTarget): void {
+  private async subscriptions(session: ActiveSession, frame: ReqFrame, reply: ReplySlot): Promise<void> {
     const subscribe = frame.method === '$subscribe'
     let resText: string
     let outcome: Outcome = 'ok'
@@ -182,13 +331,20 @@ export class Dispatcher {
       if (subscribe && after.size > MAX_TOPICS_PER_SESSION) {
         throw new CodedError('limit', `a session may subscribe to at most ${MAX_TOPICS_PER_SESSION} topics`)
       }
-      resText = resultFrame(frame.id, { topics: this.deps.store.setTopics(session, topics, subscribe) })
+      const now = await this.deps.store.setTopics(session.sid, session.gen, topics, subscribe, Date.now())
+      if (now === null) throw new CodedError('replaced', 'the session was resumed by a newer connection')
+      session.topics = new Set(now)
+      resText = resultFrame(frame.id, { topics: now })
     } catch (error) {
-      if (!isCodedError(error)) throw error
+      if (!isCodedError(error)) {
+        this.deps.log(`${frame.method} failed: ${describeError(error)}`)
+        reply.lost()
+        return
+      }
       outcome = error.code === 'limit' ? 'limit' : 'bad_request'
       resText = failureFrame(frame.id, error.code, error.message)
     }
-    this.deps.db.writeAfterCommit(replyTo, resText)
+    reply.send(resText)
     this.deps.metrics.requests.inc({ method: frame.method, outcome })
   }
 }
@@ -217,4 +373,8 @@ function fitted(id: string, resText: string, maxFrameBytes: number): string {
   const bytes = Buffer.byteLength(resText)
   if (bytes <= maxFrameBytes) return resText
   return failureFrame(id, 'too_large', `the answer is ${bytes} bytes, over this connection's ${maxFrameBytes}-byte limit`)
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.min(ms, CLAIM_LEASE_MS)))
 }

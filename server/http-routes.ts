@@ -13,12 +13,10 @@ import type { ServerMetrics } from './metrics'
 export interface HttpRouteDeps {
   adminToken: string
   metrics: ServerMetrics
-  /** Appends a push to every session (or those `to` names); returns sessions reached; throws CodedError on bad input. */
-  publish(topic: string, data: unknown, to?: PushAddress): number
+  /** Appends a push to every session (or those `to` names) once it is committed: sessions reached; rejects with CodedError on bad input. */
+  publish(topic: string, data: unknown, to?: PushAddress): Promise<number>
   /** Signs a token for a name (POST /dev/login); absent: the route does not exist. */
   devLogin?: (name: string) => Promise<string>
-  /** Runs `action` once the push is committed (the answer must not precede durability). */
-  afterCommit(action: () => void): void
   /** Largest push body accepted, in bytes. */
   maxBodyBytes?: number
   log(line: string): void
@@ -128,20 +126,20 @@ function adminPush(deps: HttpRouteDeps, body: string, res: ServerResponse): void
   const data = Object.prototype.hasOwnProperty.call(fields, 'data') ? fields.data : undefined
   const to = pushAddress(Object.prototype.hasOwnProperty.call(fields, 'to') ? fields.to : undefined)
   if (typeof to === 'string') return sendError(res, 400, 'bad_request', to)
-  let delivered: number
-  try {
-    delivered = deps.publish(topic, data, to)
-  } catch (error) {
-    if (isCodedError(error)) {
-      return sendError(res, error.code === 'too_large' ? 413 : 400, error.code, error.message)
-    }
-    deps.log(`admin push failed: ${describeError(error)}`)
-    return sendError(res, 500, 'internal', 'internal error')
-  }
-  deps.afterCommit(() => {
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' })
-    res.end(JSON.stringify({ delivered }))
-  })
+  deps.publish(topic, data, to).then(
+    (delivered) => {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' })
+      res.end(JSON.stringify({ delivered }))
+    },
+    (error: unknown) => {
+      if (isCodedError(error)) {
+        sendError(res, error.code === 'too_large' ? 413 : 400, error.code, error.message)
+        return
+      }
+      deps.log(`admin push failed: ${describeError(error)}`)
+      sendError(res, 500, 'internal', 'internal error')
+    },
+  )
 }
 
 /** Resolves with the body text, or null once it passes `limitBytes` (the rest is not read). */

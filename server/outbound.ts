@@ -13,7 +13,7 @@
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import { oversizedPushFrame, pushFrame } from './protocol'
-import type { StoredPush } from './session-store'
+import type { StoredPush } from './store/types'
 
 /** A push as handed to a connection: its seq, its encoded frame, and its topic as JSON. */
 export interface PushOut {
@@ -26,7 +26,7 @@ export interface PushOut {
 export type OutgoingFrame = string | PushOut
 
 /** Reads up to `maxCount` pushes of the session with seq >= `fromSeq`, in order. */
-export type PushLoader = (fromSeq: number, maxCount: number) => StoredPush[]
+export type PushLoader = (fromSeq: number, maxCount: number) => Promise<StoredPush[]>
 
 export interface OutboundLimits {
   /** Above this many unsent bytes in the socket, frames wait (default 1 MiB). */
@@ -50,6 +50,8 @@ export interface OutboundEvents {
   overflow(queuedBytes: number): void
   /** The log no longer holds pushes this connection still has to send (trimmed under it). */
   lostPushes(fromSeq: number): void
+  /** The log could not be read. */
+  loadFailed(error: unknown): void
 }
 
 const OPEN = 1
@@ -62,6 +64,10 @@ export class Outbound {
   private queuedFrameBytes = 0
   private waitingForDrain = false
   private loader: PushLoader | null = null
+  /** A batch of pushes is being read from the log: the queue waits for it. */
+  private loading = false
+  /** The seq the next push sent must have: older ones were sent, newer ones are read from the log first. */
+  private nextSeq = 1
   private stopped = false
 
   constructor(
@@ -101,20 +107,40 @@ export class Outbound {
     this.wait()
   }
 
-  /** Sends push `seq` (its frame already encoded) after everything queued before it. */
+  /**
+   * Sends push `seq` (its frame already encoded) after everything queued before it. A seq
+   * already sent is dropped; one beyond the next expected is sent after the pushes between,
+   * read from the log (a delivery that was missed or overtaken).
+   */
   push(seq: number, data: Buffer | string, topicJson: string): void {
-    if (this.stopped) return
-    if (this.queue.length === 0 && !this.behind()) {
-      this.writePush(seq, data, topicJson)
+    if (this.stopped || seq < this.nextSeq) return
+    if (seq > this.nextSeq || this.queue.length > 0 || this.behind()) {
+      this.deferPushes(this.nextSeq, seq)
       return
     }
-    this.deferPushes(seq, seq)
+    this.nextSeq = seq + 1
+    this.writePush(seq, data, topicJson)
   }
 
-  /** Queues the pushes `fromSeq..toSeq` (a replay); they are read from the log in batches. */
+  /** Queues the pushes `fromSeq..toSeq` (a replay); they are read from the log in batches. Later pushes follow them. */
   replay(fromSeq: number, toSeq: number): void {
-    if (this.stopped || fromSeq > toSeq) return
+    if (this.stopped) return
+    if (fromSeq > toSeq) {
+      this.nextSeq = Math.max(this.nextSeq, toSeq + 1)
+      return
+    }
     this.deferPushes(fromSeq, toSeq)
+  }
+
+  /** The session's log reaches `lastSeq`: what of it was not sent yet is read from the log and sent. */
+  catchUp(lastSeq: number): void {
+    if (this.stopped || lastSeq < this.nextSeq) return
+    this.deferPushes(this.nextSeq, lastSeq)
+  }
+
+  /** The seq of the last push sent or queued. */
+  get lastQueuedSeq(): number {
+    return this.nextSeq - 1
   }
 
   /** Drops everything queued; nothing more is written. */
@@ -125,6 +151,7 @@ export class Outbound {
   }
 
   private deferPushes(from: number, to: number): void {
+    this.nextSeq = to + 1
     const last = this.queue[this.queue.length - 1]
     if (last?.kind === 'pushes' && last.to === from - 1) last.to = to
     else this.queue.push({ kind: 'pushes', from, to })
@@ -148,9 +175,9 @@ export class Outbound {
     else setImmediate(resume)
   }
 
-  /** Writes queued frames until the socket is behind or the queue is empty. */
+  /** Writes queued frames until the socket is behind, the queue is empty, or a read from the log is under way. */
   private pump(): void {
-    if (this.stopped || this.socket.readyState !== OPEN) return
+    if (this.stopped || this.loading || this.socket.readyState !== OPEN) return
     const raw = rawSocketOf(this.socket)
     // One syscall for a batch instead of one per frame; ws has no public cork.
     raw?.cork()
@@ -163,8 +190,8 @@ export class Outbound {
           this.write(head.data)
           continue
         }
-        if (!this.sendPushBatch(head)) return
-        if (head.from > head.to) this.queue.shift()
+        this.loadPushBatch(head)
+        return
       }
     } finally {
       raw?.uncork()
@@ -172,22 +199,39 @@ export class Outbound {
     if (this.queue.length > 0) this.wait()
   }
 
-  /** Sends the next batch of a pushes range; false when the log lost them (the owner is told). */
-  private sendPushBatch(range: { from: number; to: number }): boolean {
+  /** Reads the next batch of a pushes range, sends it, and carries on; the owner is told when the log lost them. */
+  private loadPushBatch(range: { from: number; to: number }): void {
     const count = Math.min(this.limits.replayBatch, range.to - range.from + 1)
-    const pushes = this.loader ? this.loader(range.from, count) : []
-    if (pushes.length === 0 || pushes[0].seq !== range.from) {
-      this.stop()
-      this.events.lostPushes(range.from)
-      return false
-    }
-    for (const push of pushes) {
-      if (push.seq > range.to) break
-      const topicJson = JSON.stringify(push.topic)
-      this.writePush(push.seq, pushFrame(push.seq, topicJson, push.data), topicJson)
-      range.from = push.seq + 1
-    }
-    return true
+    this.loading = true
+    const load = this.loader ? this.loader(range.from, count) : Promise.resolve([])
+    load.then(
+      (pushes) => {
+        this.loading = false
+        if (this.stopped) return
+        if (pushes.length === 0 || pushes[0].seq !== range.from) {
+          this.stop()
+          this.events.lostPushes(range.from)
+          return
+        }
+        const raw = rawSocketOf(this.socket)
+        raw?.cork()
+        for (const push of pushes) {
+          if (push.seq > range.to) break
+          const topicJson = JSON.stringify(push.topic)
+          this.writePush(push.seq, pushFrame(push.seq, topicJson, push.data), topicJson)
+          range.from = push.seq + 1
+        }
+        raw?.uncork()
+        if (range.from > range.to && this.queue[0] === range) this.queue.shift()
+        this.pump()
+      },
+      (error: unknown) => {
+        this.loading = false
+        if (this.stopped) return
+        this.stop()
+        this.events.loadFailed(error)
+      },
+    )
   }
 
   private writePush(seq: number, frame: Buffer | string, topicJson: string): void {

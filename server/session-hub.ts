@@ -1,48 +1,62 @@
 /**
- * Sessions and their live connections: hello (a new session or a resume with in-order replay),
- * takeover of a session by a newer connection of its identity (4410), pushes to everyone, to
- * one identity or to a topic, acks, and the periodic sweep that expires idle sessions.
+ * The sessions attached to this instance and their connections: hello (a new session or a
+ * resume with in-order replay), takeover by a newer connection on any instance (4410), pushes
+ * delivered by the store, acks, and the periodic sweep.
+ *
+ * A connection holds its session with a generation; a delivery or takeover for an older one is
+ * ignored, so a connection that lost its session never hears of what came after. Every push is
+ * in the session's log before it is delivered, so a delivery missed here (raced by the attach,
+ * or lost by the bus) is noticed by a position check and read from the log instead.
  */
 import { MAX_TOPIC_LENGTH } from './constants'
-import type { Database } from './database'
 import { CodedError } from './errors'
 import type { ServerMetrics } from './metrics'
-import type { OutgoingFrame } from './outbound'
 import { pushFrameFromTail, pushFrameTail, welcomeFrame } from './protocol'
 import type { HelloFrame } from './protocol'
-import type { PushTarget, SessionState, SessionStore, StoredPush } from './session-store'
+import type { DeliveryBatch, PushSpec, PushTarget, Store, StoreEvents, StoredPush } from './store/types'
+
+/** A session as the connection serving it holds it. */
+export interface ActiveSession {
+  readonly sid: string
+  readonly identity: string
+  readonly gen: number
+  /** Its topics, as last written. */
+  topics: Set<string>
+}
 
 /** The side of a connection the hub talks to. */
 export interface SessionPeer {
-  /**
-   * Writes a frame once the running transaction (if any) commits, in call order; dropped when
-   * the transaction rolls back or the socket is no longer open.
-   */
-  send(frame: OutgoingFrame): void
-  /** Sends the session's pushes `fromSeq..toSeq` from its log, after what was sent before, paced. */
-  replay(fromSeq: number, toSeq: number): void
+  /** Starts serving `session`: the welcome, then the pushes `replayFrom..lastSeq` from its log, then live ones. */
+  begin(session: ActiveSession, welcome: string, replayFrom: number, lastSeq: number): void
+  /** A live push (its frame encoded); one already sent is dropped, one beyond the next is sent after those between. */
+  deliver(seq: number, frame: Buffer, topicJson: string): void
+  /** The session's log reaches `lastSeq`: what of it was not sent yet is sent. */
+  catchUp(lastSeq: number): void
+  /** The seq of the last push sent or queued. */
+  readonly lastQueuedSeq: number
   /** Ends the connection with `error` replaced + 4410: a newer connection took the session. */
   replace(): void
 }
 
 export interface SessionHubDeps {
-  db: Database
-  store: SessionStore
+  store: Store
   metrics: ServerMetrics
   heartbeatMs: number
-  sessionTtlMs: number
   maxFrameBytes: number
-  maxSessionsPerIdentity: number
-  maxSessions: number
+  log(line: string): void
 }
 
 /** Room for `{"type":"push","seq":<16 digits>,"topic":…,"data":…}` around topic and data. */
 const PUSH_FRAME_OVERHEAD_BYTES = 64
 
-export class SessionHub {
+interface Attached {
+  peer: SessionPeer
+  gen: number
+}
+
+export class SessionHub implements StoreEvents {
   private readonly deps: SessionHubDeps
-  /** Sessions with a connection attached, and that connection. */
-  private readonly live = new Map<SessionState, SessionPeer>()
+  private readonly live = new Map<string, Attached>()
 
   constructor(deps: SessionHubDeps) {
     this.deps = deps
@@ -58,130 +72,112 @@ export class SessionHub {
    * every push after `hello.ack` is still held (welcome resumed:true, then those pushes in
    * order), else starts a new session (resumed:false). Another identity's sid is an unknown sid:
    * its session is not touched. Throws CodedError `limit` when the identity holds its maximum
-   * of sessions, all connected.
+   * of sessions, all connected; null when a newer connection took the session meanwhile.
    */
-  attach(peer: SessionPeer, hello: HelloFrame, identity: string, nowMs: number): SessionState {
-    const { db, store, metrics } = this.deps
-    const asked = hello.sid === undefined ? undefined : store.get(hello.sid)
-    const known = asked && asked.identity === identity ? asked : undefined
-    const resumable = known !== undefined && store.canResume(known, hello.ack)
-    if (known) {
-      const previous = this.live.get(known)
-      if (previous && previous !== peer) {
-        this.live.delete(known)
-        previous.replace()
+  async attach(peer: SessionPeer, hello: HelloFrame, identity: string, nowMs: number): Promise<ActiveSession | null> {
+    const { store, metrics } = this.deps
+    const outcome = await store.attach({ identity, sid: hello.sid, ack: hello.ack, nowMs })
+    if (!outcome.ok) throw new CodedError('limit', outcome.message)
+    const { lease, resumed } = outcome
+    const previous = this.live.get(lease.sid)
+    if (previous && previous.peer !== peer) {
+      if (previous.gen > lease.gen) {
+        // Two hellos raced on this instance and the other one won.
+        peer.replace()
+        return null
       }
+      previous.peer.replace()
     }
-    const session = resumable
-      ? known
-      : db.transaction(() => {
-          // Its pushes are gone or its ack is from another life: it cannot be resumed.
-          if (known) store.delete(known)
-          this.makeRoom(identity)
-          return store.create(identity, nowMs)
-        })
-    store.touch(session, nowMs)
-    this.live.set(session, peer)
-    peer.send(welcomeFrame(session.sid, resumable, this.deps.heartbeatMs, this.deps.maxFrameBytes))
-    metrics.hellos.inc({ resumed: String(resumable) })
-    if (resumable) {
-      store.recordAck(session, hello.ack)
-      const lastSeq = store.lastSeq(session)
-      // Read from the log as the socket drains: a replay of any size completes.
-      peer.replay(hello.ack + 1, lastSeq)
-      metrics.replays.inc(lastSeq - hello.ack)
-    }
+    const entry: Attached = { peer, gen: lease.gen }
+    this.live.set(lease.sid, entry)
+    const session: ActiveSession = { sid: lease.sid, identity, gen: lease.gen, topics: new Set(lease.topics) }
+    const replayFrom = resumed ? hello.ack + 1 : lease.lastSeq + 1
+    peer.begin(session, welcomeFrame(lease.sid, resumed, this.deps.heartbeatMs, this.deps.maxFrameBytes), replayFrom, lease.lastSeq)
+    metrics.hellos.inc({ resumed: String(resumed) })
+    if (resumed) metrics.replays.inc(lease.lastSeq - hello.ack)
+    // Pushes appended between the attach and now were delivered before the peer was known here.
+    this.check(lease.sid, entry)
     return session
   }
 
   /** Unbinds `peer` from its session (when still bound) and starts the session's expiry clock. */
-  detach(peer: SessionPeer, session: SessionState, nowMs: number): void {
-    if (this.live.get(session) === peer) this.live.delete(session)
-    if (this.deps.store.get(session.sid) === session) this.deps.store.touch(session, nowMs)
-  }
-
-  /** Records a cumulative ack; false when `seq` is beyond the last push sent (a sequence error). */
-  ack(session: SessionState, seq: number): boolean {
-    if (seq > this.deps.store.lastSeq(session)) return false
-    this.deps.store.recordAck(session, seq)
-    return true
+  detach(peer: SessionPeer, session: ActiveSession, nowMs: number): void {
+    if (this.live.get(session.sid)?.peer === peer) this.live.delete(session.sid)
+    this.deps.store.detach(session.sid, session.gen, nowMs)
   }
 
   /** Up to `maxCount` pushes of the session from `fromSeq` on, in order (fewer when the log lost them). */
-  pushesFrom(session: SessionState, fromSeq: number, maxCount: number): StoredPush[] {
-    return this.deps.store.pushesFrom(session, fromSeq, maxCount)
+  pushesFrom(session: ActiveSession, fromSeq: number, maxCount: number): Promise<StoredPush[]> {
+    return this.deps.store.pushesFrom(session.sid, fromSeq, maxCount)
   }
 
-  /** The seq of the session's last push (0 before the first). */
-  lastSeq(session: SessionState): number {
-    return this.deps.store.lastSeq(session)
+  /** Records a cumulative ack; false when `seq` is beyond the last push sent (a sequence error). */
+  ack(peer: SessionPeer, session: ActiveSession, seq: number): boolean {
+    if (seq > peer.lastQueuedSeq) return false
+    this.deps.store.ack(session.sid, session.gen, seq)
+    return true
   }
 
   /**
-   * Appends a push to every session `target` reaches (connected or not) and sends it to the
-   * connected ones once the append is committed. Returns the number of sessions reached.
-   * Throws CodedError `bad_request` (bad topic, data not JSON) or `too_large` (frame over the limit).
+   * A push to append, checked. Throws CodedError `bad_request` (bad topic, data not JSON) or
+   * `too_large` (frame over the limit).
    */
-  publish(target: PushTarget, topic: string, data: unknown): number {
+  pushSpec(target: PushTarget, topic: string, data: unknown): PushSpec {
     if (typeof topic !== 'string' || topic.length < 1 || topic.length > MAX_TOPIC_LENGTH) {
       throw new CodedError('bad_request', `topic must be a string of 1..${MAX_TOPIC_LENGTH} characters`)
     }
     const dataJson = serialize(data)
-    const topicJson = JSON.stringify(topic)
-    const frameBytes = Buffer.byteLength(topicJson) + (dataJson === null ? 0 : Buffer.byteLength(dataJson)) + PUSH_FRAME_OVERHEAD_BYTES
+    const frameBytes = Buffer.byteLength(JSON.stringify(topic)) + (dataJson === null ? 0 : Buffer.byteLength(dataJson)) + PUSH_FRAME_OVERHEAD_BYTES
     if (frameBytes > this.deps.maxFrameBytes) {
       throw new CodedError('too_large', `the push frame would be about ${frameBytes} bytes, over the ${this.deps.maxFrameBytes} byte limit`)
     }
-    const { db, store, metrics } = this.deps
-    const deliveries = store.append(target, topic, dataJson)
-    db.afterCommit(() => metrics.pushes.inc(deliveries.length))
-    // Encoded once; each session's frame only differs in its seq. Peers queue their writes
-    // until the append is committed (dropped if it rolls back).
-    const tail = pushFrameTail(topicJson, dataJson)
-    for (const { session, seq } of deliveries) {
-      this.live.get(session)?.send({ seq, frame: pushFrameFromTail(seq, tail), topicJson })
-    }
-    return deliveries.length
+    return { target, topic, dataJson }
   }
 
-  /** Keeps live sessions fresh, expires the ones unused for the TTL and old answers, flushes acks. Returns how many expired. */
-  sweep(nowMs: number): number {
-    const { store } = this.deps
-    for (const session of this.live.keys()) store.touch(session, nowMs)
-    const expired = store.expire(nowMs, this.deps.sessionTtlMs, (session) => this.live.has(session))
-    store.flush()
-    return expired
-  }
+  // ---- what the store tells this instance -----------------------------------------------------
 
-  /**
-   * Before a new session of `identity`: at its limit (or the server's), its least recently used
-   * idle session goes (then the server's); when all of them are connected, the hello is refused.
-   */
-  private makeRoom(identity: string): void {
-    const { store, maxSessionsPerIdentity, maxSessions } = this.deps
-    const own = store.sessionsOf(identity)
-    if (own.size >= maxSessionsPerIdentity) {
-      const idle = this.leastRecentlyUsedIdle(own)
-      if (!idle) throw new CodedError('limit', `identity ${identity} already has ${own.size} connected sessions`)
-      store.delete(idle)
-    }
-    if (store.size >= maxSessions) {
-      const idle = this.leastRecentlyUsedIdle(store.sessionsFor({ kind: 'all' }), 1000)
-      if (!idle) throw new CodedError('limit', `the server holds ${store.size} connected sessions`)
-      store.delete(idle)
+  delivered(batch: DeliveryBatch): void {
+    const topicJson = JSON.stringify(batch.topic)
+    // Encoded once; each session's frame only differs in its seq.
+    const tail = pushFrameTail(topicJson, batch.dataJson)
+    for (const [sid, gen, seq] of batch.to) {
+      const entry = this.live.get(sid)
+      if (entry && entry.gen === gen) entry.peer.deliver(seq, pushFrameFromTail(seq, tail), topicJson)
     }
   }
 
-  /** The idle session seen longest ago among the first `scan` of `sessions`. */
-  private leastRecentlyUsedIdle(sessions: Iterable<SessionState>, scan = Infinity): SessionState | undefined {
-    let oldest: SessionState | undefined
-    let seen = 0
-    for (const session of sessions) {
-      if (seen++ >= scan) break
-      if (this.live.has(session)) continue
-      if (!oldest || session.lastSeenMs < oldest.lastSeenMs) oldest = session
-    }
-    return oldest
+  replaced(sid: string, gen: number): void {
+    const entry = this.live.get(sid)
+    if (!entry || entry.gen >= gen) return
+    this.live.delete(sid)
+    entry.peer.replace()
+  }
+
+  resync(): void {
+    for (const [sid, entry] of this.live) this.check(sid, entry)
+  }
+
+  /** Keeps attached sessions alive, expires idle ones, writes acks. */
+  sweep(nowMs: number): Promise<void> {
+    const attached: Array<[string, number]> = []
+    for (const [sid, entry] of this.live) attached.push([sid, entry.gen])
+    return this.deps.store.sweep(nowMs, attached)
+  }
+
+  /** Compares what `entry` was sent with the session's log now: sends what it missed, or lets it go if the session moved on. */
+  private check(sid: string, entry: Attached): void {
+    this.deps.store.position(sid).then(
+      (position) => {
+        if (this.live.get(sid) !== entry) return
+        if (!position || position.gen !== entry.gen) {
+          this.live.delete(sid)
+          entry.peer.replace()
+          return
+        }
+        entry.peer.catchUp(position.lastSeq)
+      },
+      (error: unknown) => this.deps.log(`position of session ${sid} could not be read: ${String(error)}`),
+    )
   }
 }
 

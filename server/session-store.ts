@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Statement } from 'better-sqlite3'
 import type { Database } from './database'
+import type { PushTarget, StoredPush } from './store/types'
 
 /** One session as the server holds it (mirrored from the database). */
 export interface SessionState {
@@ -33,15 +34,7 @@ export interface SessionState {
   lastSeenMs: number
 }
 
-/** A push of one session: `data` is its JSON text, null when the push had none. */
-export interface StoredPush {
-  seq: number
-  topic: string
-  data: string | null
-}
-
-/** Who a push is for (PROTOCOL.md "Identity, topics and targeted pushes"). */
-export type PushTarget = { kind: 'all' } | { kind: 'user'; user: string } | { kind: 'topic'; topic: string }
+export type { PushTarget, StoredPush } from './store/types'
 
 /** A push appended to one session: its seq there. */
 export interface Delivery {

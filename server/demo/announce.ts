@@ -1,16 +1,17 @@
 /** Pushes that announce an order: a `notify` carrying `data.order` also stores that order. */
 import { CodedError } from '../errors'
-import type { OrderBook } from './orders'
+import type { DataWrite } from '../store/types'
 import { parseOrder } from './orders'
 
 /**
- * For a `notify` whose data has an `order`, validates and stores it (replacing one with the same
- * id) and returns the data to push, with the order normalized (amount with two decimals). Other
- * pushes pass through unchanged. Throws CodedError `bad_request` when `data.order` is not an Order.
+ * For a `notify` whose data has an `order`, validates it and returns the data to push, with the
+ * order normalized (amount with two decimals), and the write that stores it (replacing one with
+ * the same id) in the push's commit. Other pushes pass through unchanged. Throws CodedError
+ * `bad_request` when `data.order` is not an Order.
  */
-export function storeAnnouncedOrder(orders: OrderBook, topic: string, data: unknown, nowMs: number): unknown {
-  if (topic !== 'notify' || data === null || typeof data !== 'object' || Array.isArray(data)) return data
-  if (!Object.prototype.hasOwnProperty.call(data, 'order')) return data
+export function announcedOrder(topic: string, data: unknown, nowMs: number): { data: unknown; writes: DataWrite[] } {
+  if (topic !== 'notify' || data === null || typeof data !== 'object' || Array.isArray(data)) return { data, writes: [] }
+  if (!Object.prototype.hasOwnProperty.call(data, 'order')) return { data, writes: [] }
   const order = parseOrder((data as { order: unknown }).order, nowMs)
   if (order === null) {
     throw new CodedError(
@@ -18,6 +19,5 @@ export function storeAnnouncedOrder(orders: OrderBook, topic: string, data: unkn
       'data.order must be an Order { id: string, title: string, amount: "12.34", kind: "jdc"|"jsz", status?: "new"|"confirmed", createdAt?: number }',
     )
   }
-  orders.put(order)
-  return { ...(data as Record<string, unknown>), order }
+  return { data: { ...(data as Record<string, unknown>), order }, writes: [{ kind: 'order.put', order }] }
 }

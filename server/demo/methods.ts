@@ -1,19 +1,19 @@
 /** The demo backend's methods (PROTOCOL.md "Methods of the demo backend"). */
 import type { MethodEntry } from '../dispatcher'
 import { CodedError } from '../errors'
-import type { OrderBook, PageRequest } from './orders'
+import type { PageRequest } from './orders'
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ORDER_ID_MAX_LENGTH } from './orders'
 
 /** `list` and `echo` (safe) and `order.confirm`, by name. */
-export function createDemoMethods(orders: OrderBook): Map<string, MethodEntry> {
+export function createDemoMethods(): Map<string, MethodEntry> {
   return new Map<string, MethodEntry>([
     [
       'list',
       {
         safe: true,
-        run: (params) => {
+        run: async (params, context) => {
           const page = pageParam(params)
-          const result = orders.list(page)
+          const result = await context.orders.list(page)
           if (!result) throw new CodedError('bad_request', `params.before: no order ${page.before ?? ''}`)
           return result
         },
@@ -21,15 +21,17 @@ export function createDemoMethods(orders: OrderBook): Map<string, MethodEntry> {
     ],
     [
       'order.confirm',
-      (params, context) => {
+      async (params, context) => {
         const id = orderIdParam(params)
-        const outcome = orders.confirm(id)
-        if (!outcome.ok) {
-          throw new CodedError(outcome.code, outcome.code === 'not_found' ? `no order ${id}` : `order ${id} is already confirmed`)
-        }
-        context.publish('order.updated', { order: outcome.order })
+        const order = await context.orders.get(id)
+        if (!order) throw new CodedError('not_found', `no order ${id}`)
+        if (order.status === 'confirmed') throw new CodedError('already_confirmed', `order ${id} is already confirmed`)
+        // Committed only if the order is still new then; otherwise this runs again and says so.
+        context.change({ kind: 'order.status', id, from: 'new', to: 'confirmed' })
+        const confirmed = { ...order, status: 'confirmed' as const }
+        context.publish('order.updated', { order: confirmed })
         // Every device of the one who confirmed hears it; nobody else does.
-        context.publish('notice', { text: `订单 ${outcome.order.title} 已确认`, orderId: id }, { user: context.identity })
+        context.publish('notice', { text: `订单 ${order.title} 已确认`, orderId: id }, { user: context.identity })
         return { id, status: 'confirmed' }
       },
     ],

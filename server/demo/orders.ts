@@ -1,6 +1,7 @@
 /**
- * The demo backend's orders (the dashboard of the original mini-program), stored in the same
- * database as the sessions so a method's effect and its remembered answer commit together.
+ * The demo backend's orders (the dashboard of the original mini-program). OrderBook keeps them in
+ * the embedded database, beside the sessions, so a method's effect and its remembered answer
+ * commit together; the Redis store keeps them in Redis for the same reason.
  */
 import type { Statement } from 'better-sqlite3'
 import type { Database } from '../database'
@@ -47,10 +48,6 @@ export interface NewOrder {
   kind: OrderKind
 }
 
-export type ConfirmOutcome =
-  | { ok: true; order: Order }
-  | { ok: false; code: 'not_found' | 'already_confirmed' }
-
 export const ORDER_ID_MAX_LENGTH = 64
 export const ORDER_TITLE_MAX_LENGTH = 200
 
@@ -89,7 +86,6 @@ export class OrderBook {
     setStatus: Statement
     count: Statement
   }
-  private createdCount = 0
 
   /** Creates the table when needed. */
   constructor(db: Database) {
@@ -159,28 +155,22 @@ export class OrderBook {
     this.sql.upsert.run(order.id, order.title, fen, order.kind, order.status, order.createdAt)
   }
 
-  /** Creates and stores a new order (status `new`, created now) and returns it. */
-  create(input: NewOrder, nowMs: number): Order {
-    this.createdCount += 1
-    const order: Order = {
-      id: `o-${nowMs.toString(36)}-${this.createdCount}`,
-      title: input.title,
-      amount: formatFen(input.amountFen),
-      kind: input.kind,
-      status: 'new',
-      createdAt: nowMs,
-    }
-    this.put(order)
-    return order
+  /** Sets an order's status (nothing when there is no such order). */
+  setStatus(id: string, status: OrderStatus): void {
+    this.sql.setStatus.run(status, id)
   }
+}
 
-  /** Confirms an order once; a second confirm reports `already_confirmed`. */
-  confirm(id: string): ConfirmOutcome {
-    const order = this.get(id)
-    if (!order) return { ok: false, code: 'not_found' }
-    if (order.status === 'confirmed') return { ok: false, code: 'already_confirmed' }
-    this.sql.setStatus.run('confirmed', id)
-    return { ok: true, order: { ...order, status: 'confirmed' } }
+/** A new order (status `new`, created now) with an id no other instance will make. */
+export function newOrder(input: NewOrder, nowMs: number, random: () => number = Math.random): Order {
+  const suffix = Math.floor(random() * 36 ** 6).toString(36).padStart(6, '0')
+  return {
+    id: `o-${nowMs.toString(36)}-${suffix}`,
+    title: input.title,
+    amount: formatFen(input.amountFen),
+    kind: input.kind,
+    status: 'new',
+    createdAt: nowMs,
   }
 }
 

@@ -1,8 +1,6 @@
 /** Sample orders stored on the first start, and the titles the simulator draws from. */
-import type { Database } from '../database'
-import type { Order, OrderBook, OrderKind } from './orders'
+import type { Order, OrderKind } from './orders'
 
-const SEEDED_META_KEY = 'orders_seeded'
 const MINUTE_MS = 60_000
 
 /** Titles of new orders, by kind (jdc: 机动车 vehicle services, jsz: 驾驶证 licence services). */
@@ -30,18 +28,4 @@ export function sampleOrders(nowMs: number): Order[] {
     status,
     createdAt: nowMs - minutesAgo * MINUTE_MS,
   }))
-}
-
-/**
- * Stores the sample orders once per database (a flag in `meta` remembers it, so orders the
- * operator deleted do not come back). Returns how many were stored.
- */
-export function seedOrdersOnce(db: Database, orders: OrderBook, nowMs: number): number {
-  if (db.getMeta(SEEDED_META_KEY) !== undefined) return 0
-  return db.transaction(() => {
-    const samples = orders.count() === 0 ? sampleOrders(nowMs) : []
-    for (const order of samples) orders.put(order)
-    db.setMeta(SEEDED_META_KEY, String(nowMs))
-    return samples.length
-  })
 }

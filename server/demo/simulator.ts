@@ -20,13 +20,9 @@ export function randomNewOrder(random: () => number = Math.random): NewOrder {
  * Calls `tick` every `intervalMs` (errors go to `onError`, the timer keeps running). The timer
  * does not keep the process alive. Returns a stop function.
  */
-export function startSimulator(intervalMs: number, tick: () => void, onError: (error: unknown) => void): () => void {
+export function startSimulator(intervalMs: number, tick: () => Promise<unknown>, onError: (error: unknown) => void): () => void {
   const timer = setInterval(() => {
-    try {
-      tick()
-    } catch (error) {
-      onError(error)
-    }
+    tick().catch(onError)
   }, intervalMs)
   timer.unref()
   return () => clearInterval(timer)

@@ -118,7 +118,7 @@ describe('list', () => {
       'not an object',
     ]
     for (const candidate of bad) {
-      expect(() => server.push('notify', { order: candidate })).toThrow(expect.objectContaining({ code: 'bad_request' }))
+      await expect(server.push('notify', { order: candidate })).rejects.toThrow(expect.objectContaining({ code: 'bad_request' }))
     }
     expect((await list(client)).orderNum).toBe(0)
     expect(client.received.filter((frame) => frame.type === 'push')).toEqual([])

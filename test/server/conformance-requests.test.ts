@@ -93,7 +93,7 @@ describe('req and res', () => {
     const { server, client } = await open()
     expect(await client.request('test.throw')).toMatchObject({ ok: false, error: { code: 'internal' } })
     expect(await client.request('test.publish-then-throw')).toMatchObject({ ok: false, error: { code: 'internal' } })
-    expect(server.push('marker')).toBe(1)
+    expect(await server.push('marker')).toBe(1)
     const push = await client.next((frame) => frame.type === 'push')
     expect(push).toMatchObject({ seq: 1, topic: 'marker' })
     expect(await client.request('echo', 'alive')).toMatchObject({ ok: true, result: 'alive' })

@@ -33,7 +33,7 @@ describe('pushes', () => {
   it('numbers pushes 1, 2, 3 … per session, with topic and data', async () => {
     const server = await serve()
     const { client } = await open(server)
-    expect(server.push('t.one', { n: 1 })).toBe(1)
+    expect(await server.push('t.one', { n: 1 })).toBe(1)
     server.push('t.two')
     server.push('t.three', [1, 'two'])
     expect(await client.pushes(3)).toEqual([
@@ -49,7 +49,7 @@ describe('pushes', () => {
     server.push('only-early')
     await early.pushes(1)
     const { client: late } = await open(server)
-    expect(server.push('both')).toBe(2)
+    expect(await server.push('both')).toBe(2)
     expect(seqs(await early.pushes(1))).toEqual([2])
     expect(seqs(await late.pushes(1))).toEqual([1])
   })
@@ -58,7 +58,7 @@ describe('pushes', () => {
     const server = await serve()
     const { client, welcome } = await open(server)
     await client.close()
-    expect(server.push('while-away', 1)).toBe(1)
+    expect(await server.push('while-away', 1)).toBe(1)
     const { client: back, welcome: again } = await open(server, { sid: welcome.sid as string, ack: 0 })
     expect(again.resumed).toBe(true)
     expect(await back.pushes(1)).toEqual([{ type: 'push', seq: 1, topic: 'while-away', data: 1 }])
@@ -67,12 +67,12 @@ describe('pushes', () => {
   it('refuses a push that would be over the frame limit (too_large) and one with a bad topic (bad_request)', async () => {
     const server = await serve({ maxFrameBytes: 1024 })
     await open(server)
-    expect(() => server.push('big', 'x'.repeat(2000))).toThrow(expect.objectContaining({ code: 'too_large' }))
-    expect(() => server.push('', 1)).toThrow(expect.objectContaining({ code: 'bad_request' }))
+    await expect(server.push('big', 'x'.repeat(2000))).rejects.toThrow(expect.objectContaining({ code: 'too_large' }))
+    await expect(server.push('', 1)).rejects.toThrow(expect.objectContaining({ code: 'bad_request' }))
     const circular: Record<string, unknown> = {}
     circular.self = circular
-    expect(() => server.push('loop', circular)).toThrow(expect.objectContaining({ code: 'bad_request' }))
-    expect(server.push('fine', 1)).toBe(1)
+    await expect(server.push('loop', circular)).rejects.toThrow(expect.objectContaining({ code: 'bad_request' }))
+    expect(await server.push('fine', 1)).toBe(1)
   })
 })
 

@@ -167,10 +167,10 @@ describe('targeted pushes', () => {
   it('reach exactly the sessions they should: two users × two devices, one topic', async () => {
     const server = await serve()
     const devices = await fourDevices(server)
-    expect(server.push('to-alice', 1, { user: 'alice' })).toBe(2)
-    expect(server.push('rain', 2, { topic: 'weather' })).toBe(2)
-    expect(server.push('everyone', 3)).toBe(4)
-    expect(server.push('nobody', 4, { user: 'zed' })).toBe(0)
+    expect(await server.push('to-alice', 1, { user: 'alice' })).toBe(2)
+    expect(await server.push('rain', 2, { topic: 'weather' })).toBe(2)
+    expect(await server.push('everyone', 3)).toBe(4)
+    expect(await server.push('nobody', 4, { user: 'zed' })).toBe(0)
     const admin = await fetch(`${server.httpUrl}/admin/push`, {
       method: 'POST',
       headers: { Authorization: 'Bearer dev-admin', 'Content-Type': 'application/json' },
@@ -211,8 +211,8 @@ describe('targeted pushes', () => {
     await closeServer(first)
 
     const second = await serve({ dataDir, port: 0 })
-    expect(second.push('hail', 1, { topic: 'weather' })).toBe(2)
-    expect(second.push('for-bob', 2, { user: 'bob' })).toBe(2)
+    expect(await second.push('hail', 1, { topic: 'weather' })).toBe(2)
+    expect(await second.push('for-bob', 2, { user: 'bob' })).toBe(2)
     const back = {
       alice1: await as(second, 'alice', { sid: sids.alice1 }),
       alice2: await as(second, 'alice', { sid: sids.alice2 }),
@@ -228,7 +228,7 @@ describe('targeted pushes', () => {
     expect(topicsSeen(back.bob1.client)).toEqual(['for-bob'])
     expect(topicsSeen(back.bob2.client)).toEqual(['hail', 'for-bob'])
     expect(await back.bob2.client.request('$unsubscribe', { topics: ['weather'] })).toMatchObject({ result: { topics: ['sports'] } })
-    expect(second.push('fog', 3, { topic: 'weather' })).toBe(1)
+    expect(await second.push('fog', 3, { topic: 'weather' })).toBe(1)
   })
 
   it('answers bad $subscribe params with bad_request, and past 100 topics with limit', async () => {

@@ -81,7 +81,7 @@ function startClient(index: number): Promise<LoadClient> {
 it(`serves ${CLIENT_COUNT} concurrent clients doing requests and receiving pushes with 0 errors`, async () => {
   const started = Date.now()
   const clients = await Promise.all(Array.from({ length: CLIENT_COUNT }, (_unused, index) => startClient(index)))
-  for (let n = 0; n < PUSH_COUNT; n += 1) expect(server.push('load', { n })).toBe(CLIENT_COUNT)
+  for (let n = 0; n < PUSH_COUNT; n += 1) expect(await server.push('load', { n })).toBe(CLIENT_COUNT)
 
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((_resolve, reject) => {

@@ -1,14 +1,15 @@
 /** Unit tests of the demo backend: money in fen, the order book, announced orders, seed, simulator. */
 import fc from 'fast-check'
 import { Database } from '../../server/database'
-import { storeAnnouncedOrder } from '../../server/demo/announce'
+import { announcedOrder } from '../../server/demo/announce'
 import { createDemoMethods } from '../../server/demo/methods'
 import { MAX_AMOUNT_FEN, formatFen, parseYuanToFen } from '../../server/demo/money'
-import { OrderBook, parseOrder } from '../../server/demo/orders'
+import { OrderBook, newOrder, parseOrder } from '../../server/demo/orders'
 import type { Order } from '../../server/demo/orders'
-import { SAMPLE_TITLES, seedOrdersOnce } from '../../server/demo/seed'
+import { SAMPLE_TITLES } from '../../server/demo/seed'
 import { randomNewOrder } from '../../server/demo/simulator'
 import type { MethodContext, MethodHandler } from '../../server/dispatcher'
+import type { DataWrite } from '../../server/store/types'
 
 const dbs: Database[] = []
 function book(): { db: Database; orders: OrderBook } {
@@ -106,12 +107,15 @@ describe('OrderBook', () => {
     expect(orders.list()?.list.map((item) => item.id)).toEqual(['second', 'first'])
   })
 
-  it('confirms once', () => {
+  it('sets the status of an order, and of no other', () => {
     const { orders } = book()
     orders.put(order('a', '1', 'jdc', 1))
-    expect(orders.confirm('a')).toEqual({ ok: true, order: { ...order('a', '1.00', 'jdc', 1), status: 'confirmed' } })
-    expect(orders.confirm('a')).toEqual({ ok: false, code: 'already_confirmed' })
-    expect(orders.confirm('zz')).toEqual({ ok: false, code: 'not_found' })
+    orders.put(order('b', '1', 'jdc', 2))
+    orders.setStatus('a', 'confirmed')
+    orders.setStatus('zz', 'confirmed')
+    expect(orders.get('a')).toEqual({ ...order('a', '1.00', 'jdc', 1), status: 'confirmed' })
+    expect(orders.get('b')?.status).toBe('new')
+    expect(orders.count()).toBe(2)
   })
 
   it('replaces an order put again with the same id', () => {
@@ -121,10 +125,10 @@ describe('OrderBook', () => {
     expect(orders.list()).toMatchObject({ orderNum: 1, allAmount: '2.00', jszAmount: '2.00', jdcAmount: '0.00' })
   })
 
-  it('creates orders with unique ids', () => {
-    const { orders } = book()
-    const ids = new Set(Array.from({ length: 50 }, () => orders.create({ title: 'x', amountFen: 1, kind: 'jdc' }, 7).id))
+  it('makes new orders with ids unique within the same millisecond', () => {
+    const ids = new Set(Array.from({ length: 50 }, () => newOrder({ title: 'x', amountFen: 1, kind: 'jdc' }, 7).id))
     expect(ids.size).toBe(50)
+    expect(newOrder({ title: 'x', amountFen: 150, kind: 'jsz' }, 7)).toMatchObject({ amount: '1.50', kind: 'jsz', status: 'new', createdAt: 7 })
   })
 })
 
@@ -155,38 +159,25 @@ describe('parseOrder', () => {
   ])('refuses %j', (value) => expect(parseOrder(value, 1)).toBeNull())
 })
 
-describe('storeAnnouncedOrder', () => {
-  it('stores the order of a notify and returns the data with the normalized order', () => {
-    const { orders } = book()
-    const data = storeAnnouncedOrder(orders, 'notify', { order: order('a', '1.5', 'jdc', 1), extra: 1 }, 0)
-    expect(data).toEqual({ order: order('a', '1.50', 'jdc', 1), extra: 1 })
-    expect(orders.get('a')).toEqual(order('a', '1.50', 'jdc', 1))
+describe('announcedOrder', () => {
+  it('normalizes the order of a notify and returns the write that stores it', () => {
+    const announced = announcedOrder('notify', { order: order('a', '1.5', 'jdc', 1), extra: 1 }, 0)
+    expect(announced.data).toEqual({ order: order('a', '1.50', 'jdc', 1), extra: 1 })
+    expect(announced.writes).toEqual([{ kind: 'order.put', order: order('a', '1.50', 'jdc', 1) }])
   })
 
   it('leaves other topics and notify without order alone', () => {
-    const { orders } = book()
     const data = { order: 'not an order' }
-    expect(storeAnnouncedOrder(orders, 'other', data, 0)).toBe(data)
-    expect(storeAnnouncedOrder(orders, 'notify', { text: 'hi' }, 0)).toEqual({ text: 'hi' })
-    expect(orders.count()).toBe(0)
+    expect(announcedOrder('other', data, 0)).toEqual({ data, writes: [] })
+    expect(announcedOrder('notify', { text: 'hi' }, 0)).toEqual({ data: { text: 'hi' }, writes: [] })
   })
 
   it('throws bad_request for a notify with a bad order', () => {
-    const { orders } = book()
-    expect(() => storeAnnouncedOrder(orders, 'notify', { order: { id: 'x' } }, 0)).toThrow(expect.objectContaining({ code: 'bad_request' }))
+    expect(() => announcedOrder('notify', { order: { id: 'x' } }, 0)).toThrow(expect.objectContaining({ code: 'bad_request' }))
   })
 })
 
 describe('seed and simulator', () => {
-  it('seeds sample orders once per database, even if they are later removed', () => {
-    const { db, orders } = book()
-    expect(seedOrdersOnce(db, orders, 1_000_000)).toBeGreaterThan(0)
-    expect(seedOrdersOnce(db, orders, 1_000_000)).toBe(0)
-    db.sqlite.exec('DELETE FROM orders')
-    expect(seedOrdersOnce(db, orders, 1_000_000)).toBe(0)
-    expect(orders.count()).toBe(0)
-  })
-
   it('draws random orders from the sample titles with amounts in range', () => {
     let state = 1
     const random = (): number => {
@@ -202,30 +193,45 @@ describe('seed and simulator', () => {
 })
 
 describe('demo methods', () => {
-  const context = (published: Array<[string, unknown, unknown]>): MethodContext => ({
+  const context = (orders: OrderBook, published: Array<[string, unknown, unknown]>, writes: DataWrite[]): MethodContext => ({
     sid: 's',
     identity: 'merchant-1',
     nowMs: 0,
+    orders: { list: async (page) => orders.list(page), get: async (id) => orders.get(id), count: async () => orders.count() },
     publish: (topic, data, to) => {
       published.push([topic, data, to])
-      return 1
+    },
+    change: (write) => {
+      writes.push(write)
     },
   })
 
-  it('order.confirm publishes order.updated with the confirmed order', () => {
+  it('order.confirm asks to confirm a new order and publishes order.updated and a notice to the caller', async () => {
     const { orders } = book()
     orders.put(order('a', '1', 'jdc', 1))
     const published: Array<[string, unknown, unknown]> = []
-    const confirm = createDemoMethods(orders).get('order.confirm') as MethodHandler
-    expect(confirm({ id: 'a' }, context(published))).toEqual({ id: 'a', status: 'confirmed' })
+    const writes: DataWrite[] = []
+    const confirm = createDemoMethods().get('order.confirm') as MethodHandler
+    await expect(confirm({ id: 'a' }, context(orders, published, writes))).resolves.toEqual({ id: 'a', status: 'confirmed' })
+    expect(writes).toEqual([{ kind: 'order.status', id: 'a', from: 'new', to: 'confirmed' }])
     expect(published).toEqual([
       ['order.updated', { order: { ...order('a', '1.00', 'jdc', 1), status: 'confirmed' } }, undefined],
       ['notice', { text: expect.stringContaining('已确认'), orderId: 'a' }, { user: 'merchant-1' }],
     ])
   })
 
-  it('has exactly list, order.confirm and echo', () => {
+  it('order.confirm refuses a confirmed order and an unknown one, asking for nothing', async () => {
     const { orders } = book()
-    expect([...createDemoMethods(orders).keys()]).toEqual(['list', 'order.confirm', 'echo'])
+    orders.put({ ...order('a', '1', 'jdc', 1), status: 'confirmed' })
+    const published: Array<[string, unknown, unknown]> = []
+    const writes: DataWrite[] = []
+    const confirm = createDemoMethods().get('order.confirm') as MethodHandler
+    await expect(confirm({ id: 'a' }, context(orders, published, writes))).rejects.toMatchObject({ code: 'already_confirmed' })
+    await expect(confirm({ id: 'zz' }, context(orders, published, writes))).rejects.toMatchObject({ code: 'not_found' })
+    expect([published, writes]).toEqual([[], []])
+  })
+
+  it('has exactly list, order.confirm and echo', () => {
+    expect([...createDemoMethods().keys()]).toEqual(['list', 'order.confirm', 'echo'])
   })
 })

@@ -113,7 +113,7 @@ describe.each([
     expect(h.sockets.openTasks).toHaveLength(0)
 
     const missed = newOrder(`hidden-${suspendCut}`)
-    expect(server.push('notify', { order: missed })).toBeGreaterThan(0)
+    expect(await server.push('notify', { order: missed })).toBeGreaterThan(0)
     const shownAt = Date.now()
     h.showApp()
     const reconnectMs = await h.waitFor('a new socket to get its first frame', () => firstFrameAfter(h, shownAt) ?? undefined, SLOW_RECONNECT_TIMEOUT_MS)

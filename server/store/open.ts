@@ -1,0 +1,20 @@
+/** The store the settings ask for: the embedded SQLite file by default. */
+import { Database } from '../database'
+import { describeError } from '../errors'
+import type { Settings } from '../settings'
+import { SqliteStore } from './sqlite-store'
+import type { Store } from './types'
+
+export async function openStore(settings: Settings): Promise<Store> {
+  const db = Database.open(settings.dataDir, (error) => settings.log(`group commit failed: ${describeError(error)}`))
+  return new SqliteStore(db, {
+    pushLogLimit: settings.pushLogLimit,
+    pushLogBytes: settings.pushLogBytes,
+    answeredLimit: settings.answeredLimit,
+    answeredBytes: settings.answeredBytes,
+    answerTtlMs: settings.answerTtlMs,
+    sessionTtlMs: settings.sessionTtlMs,
+    maxSessionsPerIdentity: settings.limits.maxSessionsPerIdentity,
+    maxSessions: settings.limits.maxSessions,
+  })
+}
