@@ -45,8 +45,12 @@ export interface ReferenceServerOptions {
   adminToken?: string
   /** welcome.hb; a connection silent for 2 × hb is closed with 4002. Default 20000. */
   heartbeatMs?: number
-  /** Directory for the sqlite file (default './data'); null = in-memory. */
+  /** Directory for the sqlite file (default './data'); null = in-memory. Not used with `redisUrl`. */
   dataDir?: string | null
+  /** Cluster mode: everything lives in this Redis (redis://…), shared by every instance pointed at it. */
+  redisUrl?: string
+  /** Prefix of the cluster's Redis keys; default 'rs:'. */
+  redisPrefix?: string
   /** Default 5000. */
   helloTimeoutMs?: number
   /** How long a session outlives its last connection; default 5 min. */

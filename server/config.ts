@@ -4,7 +4,8 @@
  * SIMULATE_ORDERS_MS (0 = off), and the tuning knobs HELLO_TIMEOUT_MS, SESSION_TTL_MS,
  * MAX_FRAME_BYTES, PUSH_LOG_LIMIT, PUSH_LOG_BYTES, ANSWERED_LIMIT, ANSWERED_BYTES, RATE_LIMIT_FRAMES,
  * RATE_LIMIT_BYTES, RATE_LIMIT_PER_MS,
- * SEED_ORDERS ("false" or "0" to skip the sample orders). An empty variable counts as unset.
+ * SEED_ORDERS ("false" or "0" to skip the sample orders), REDIS_URL (cluster mode) and REDIS_PREFIX.
+ * An empty variable counts as unset.
  */
 import type { ReferenceServerOptions } from './app'
 import { DEFAULT_RATE_LIMIT, DEV_ADMIN_TOKEN, DEV_SOCKET_TOKEN } from './constants'
@@ -44,6 +45,8 @@ export function loadConfig(env: Env): LoadedConfig {
     // With signed tokens, the shared development token is not accepted at all.
     token: authSecret === undefined ? secret('SOCKET_TOKEN', DEV_SOCKET_TOKEN) : undefined,
     authSecret,
+    redisUrl: read(env, 'REDIS_URL'),
+    redisPrefix: read(env, 'REDIS_PREFIX'),
     devLogin: authSecret !== undefined && !production ? true : undefined,
     answerTtlMs: integer(env, 'ANSWER_TTL_MS', 1),
     shutdownRetryMs: integer(env, 'SHUTDOWN_RETRY_MS', 0),

@@ -27,8 +27,9 @@ import { DEFAULT_LIMITS, type ServerLimits } from './limits'
 import type { RateLimit } from './rate-limiter'
 
 /** Every option, resolved. */
-export type Settings = Required<Omit<ReferenceServerOptions, 'dataDir' | 'methods' | 'rateLimit' | 'authSecret' | 'authenticate' | 'limits'>> & {
+export type Settings = Required<Omit<ReferenceServerOptions, 'dataDir' | 'methods' | 'rateLimit' | 'authSecret' | 'authenticate' | 'limits' | 'redisUrl'>> & {
   dataDir: string | null
+  redisUrl: string | null
   methods: ReadonlyMap<string, MethodEntry>
   rateLimit: RateLimit
   authSecret: string | null
@@ -51,6 +52,8 @@ export function resolveSettings(options: ReferenceServerOptions): Settings {
     adminToken: options.adminToken ?? DEV_ADMIN_TOKEN,
     heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
     dataDir: options.dataDir === undefined ? DEFAULT_DATA_DIR : options.dataDir,
+    redisUrl: options.redisUrl ?? null,
+    redisPrefix: options.redisPrefix ?? 'rs:',
     helloTimeoutMs: options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
     sessionTtlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
     maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,

@@ -49,11 +49,27 @@ const LOOPBACK_LIMITS_ENV: Record<string, string> = {
 }
 
 /**
+ * When set (by jest.redis.config.js), servers of the tests run in cluster mode on this Redis:
+ * the same suites then check the Redis store. Each server gets its own key prefix, the same
+ * for the same dataDir, so a restart on the same "database" finds its data.
+ */
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL
+
+/** The Redis options standing in for `dataDir` (a fresh prefix for an in-memory server). */
+function clusterOptions(dataDir: string | null | undefined): Pick<ReferenceServerOptions, 'redisUrl' | 'redisPrefix'> {
+  if (TEST_REDIS_URL === undefined) return {}
+  const prefix = dataDir ? `t:${dataDir}:` : `t:${Math.random().toString(36).slice(2)}:`
+  return { redisUrl: TEST_REDIS_URL, redisPrefix: prefix }
+}
+
+/**
  * Starts the server in this process: in memory, port 0, no simulator, quiet, loopback limits;
  * any option overrides (e.g. `{ heartbeatMs: 200 }`). Resolves once it listens; the caller closes it.
  */
 export function startTestServer(options: ReferenceServerOptions = {}): Promise<ReferenceServer> {
-  return startReferenceServer({ port: 0, dataDir: null, simulateOrdersMs: 0, ...options, limits: { ...LOOPBACK_LIMITS, ...options.limits } })
+  return startReferenceServer({
+    port: 0, dataDir: null, simulateOrdersMs: 0, ...options, ...clusterOptions(options.dataDir), limits: { ...LOOPBACK_LIMITS, ...options.limits },
+  })
 }
 
 /** A port that was free a moment ago (bound on 127.0.0.1 port 0, then released). */
@@ -120,6 +136,11 @@ export async function spawnServerProcess(options: SpawnServerOptions = {}): Prom
     HOST: '127.0.0.1',
     PORT: String(port),
     DATA_DIR: dataDir,
+  }
+  const cluster = clusterOptions(dataDir)
+  if (cluster.redisUrl !== undefined && env.REDIS_URL === undefined) {
+    env.REDIS_URL = cluster.redisUrl
+    env.REDIS_PREFIX = cluster.redisPrefix
   }
   const httpUrl = `http://127.0.0.1:${port}`
   let child: ChildProcess | null = null

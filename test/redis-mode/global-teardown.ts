@@ -1,0 +1,4 @@
+/** Stops the shared redis-server. */
+export default async function globalTeardown(): Promise<void> {
+  await globalThis.redisForTests?.stop()
+}
