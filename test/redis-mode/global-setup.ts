@@ -2,7 +2,6 @@
 import { startRedis, type RedisProcess } from '../helpers/redis-server'
 
 declare global {
-  // eslint-disable-next-line no-var
   var redisForTests: RedisProcess | undefined
 }
 
