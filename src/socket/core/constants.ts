@@ -5,10 +5,13 @@ import { SocketError } from './errors'
  * per engine through EngineOptions. Defaults follow PROTOCOL.md v1.
  */
 export const ENGINE_DEFAULTS = {
-  /** Backoff base: the first retry after a failure waits random(0, backoffBaseMs). */
+  /** Backoff (backoff.ts): the first slot; the first retry after a failure waits random(0, backoffBaseMs). */
   backoffBaseMs: 500,
-  /** Backoff ceiling. */
-  backoffCapMs: 10_000,
+  /**
+   * Backoff: the widest slot, so a long outage sees one attempt every 5 s (12 a minute, as
+   * socket.io-client's defaults make), and a server back at a random moment waits 2.5 s on median.
+   */
+  backoffCapMs: 5_000,
   /** A connection that stayed open this long resets the attempt count. */
   minUptimeMs: 5_000,
   /** An attempt not open (v1: no welcome) within this long counts as failed, and its socket is abandoned. */

@@ -36,6 +36,8 @@ export interface LinkModel {
   hiddenAt: number | null
   /** Consecutive failed connections since the last one that stayed up minUptimeMs. */
   failures: number
+  /** Where in each backoff slot this failure streak's attempts fall (backoff.ts), in [0, 1). */
+  backoffPhase: number
   /** The one reconnect-at-once of this failure streak was used (4000, 4409). */
   immediateUsed: boolean
   /** This 4401 streak already asked for a fresh token. */
@@ -109,6 +111,7 @@ export function initialLinkModel(): LinkModel {
     online: true,
     hiddenAt: null,
     failures: 0,
+    backoffPhase: 0,
     immediateUsed: false,
     authRetried: false,
     tokenPending: false,

@@ -5,7 +5,7 @@
  * phase names (`timersOf`), so every rule of PROTOCOL.md "Reconnecting" and "Close codes" can be
  * enumerated in a test, state by state and event by event.
  */
-import { fullJitterDelayMs } from './backoff'
+import { slotDelayMs, unitInterval } from './backoff'
 import { actionFor, closeCodeFor, type EndAction } from './close-codes'
 import { CLOSE_CODES } from './constants'
 import { currentConn, type LinkEffect, type LinkEvent, type LinkModel, type PolicyContext, type TimerName } from './phases'
@@ -189,7 +189,9 @@ function endConnection(
   next.suspect = false
   const previousFailures = next.failures
   next.failures = previousFailures + 1
-  const backoff = (): number => fullJitterDelayMs(previousFailures, ctx.cfg, ctx.random)
+  // One phase per failure streak: the streak's attempts all fall at that point of their slots.
+  if (previousFailures === 0) next.backoffPhase = unitInterval(ctx.random())
+  const backoff = (): number => slotDelayMs(previousFailures, next.backoffPhase, ctx.cfg)
   switch (action) {
     case 'replaced':
       next.phase = { kind: 'stopped', reason: 'replaced' }
@@ -226,7 +228,7 @@ function endConnection(
       return
     case 'spread':
       // A planned restart: come back somewhere in the server's window, one attempt each.
-      scheduleAttempt(next, effects, ctx, Math.floor(unit(ctx.random()) * (retryMs ?? 0)))
+      scheduleAttempt(next, effects, ctx, Math.floor(unitInterval(ctx.random()) * (retryMs ?? 0)))
       return
     case 'backoff':
       scheduleAttempt(next, effects, ctx, backoff())
@@ -240,8 +242,4 @@ function scheduleAttempt(next: LinkModel, _effects: LinkEffect[], ctx: PolicyCon
     return
   }
   next.phase = { kind: 'waiting', until: ctx.now + Math.max(0, delayMs) }
-}
-
-function unit(draw: number): number {
-  return Number.isFinite(draw) ? Math.min(1, Math.max(0, draw)) : 0
 }

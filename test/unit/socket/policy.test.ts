@@ -144,15 +144,19 @@ describe('what each end leads to, from open', () => {
   const open = model(PHASES.open, { failures: 2 })
   const end = (cause: EndCause, overrides: Partial<PolicyContext> = {}, from = open) => step(from, { type: 'end', conn: 3, end: cause }, ctx(overrides))
 
-  test('backoff: full jitter within min(cap, base·2^failures)', () => {
-    for (const draw of [0, 0.5, 0.999999]) {
-      const { model: after } = end({ cause: 'server', code: 1006 }, { random: () => draw })
+  test('backoff: between the widths of slots failures−1 and failures, at the streak\'s phase', () => {
+    for (const phase of [0, 0.5, 0.999999]) {
+      const { model: after } = end({ cause: 'server', code: 1006 }, { random: () => 0.1 }, { ...open, backoffPhase: phase })
       expect(after.phase.kind).toBe('waiting')
       const delay = (after.phase as { until: number }).until - NOW
-      expect(delay).toBeGreaterThanOrEqual(0)
-      expect(delay).toBeLessThanOrEqual(Math.min(cfg.backoffCapMs, cfg.backoffBaseMs * 2 ** 2))
+      expect(delay).toBe(Math.floor((1 - phase) * cfg.backoffBaseMs * 2 + phase * cfg.backoffBaseMs * 4))
       expect(after.failures).toBe(3)
+      // Later failures of a streak keep its phase.
+      expect(after.backoffPhase).toBe(phase)
     }
+    const first = end({ cause: 'server', code: 1006 }, { random: () => 0.25 }, { ...open, failures: 0, backoffPhase: 0.9 })
+    expect(first.model.backoffPhase).toBe(0.25)
+    expect((first.model.phase as { until: number }).until - NOW).toBe(Math.floor(0.25 * cfg.backoffBaseMs))
   })
 
   test('4000 / 4409: at once the first time, then with backoff', () => {

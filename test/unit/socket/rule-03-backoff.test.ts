@@ -10,7 +10,7 @@ function scheduledDelay(state: () => { nextRetryAt: number | null }): number {
   return at - Date.now()
 }
 
-test('full jitter: failure n waits random(0, min(cap, base·2^(n−1))), no attempt before', async () => {
+test('slots at one phase: failure n waits from the phase point of slot n−1 to that of slot n, no attempt before', async () => {
   const { engine, platform, state } = createFakeEngine({ random: () => 0.5 })
   engine.connect()
   const delays: number[] = []
@@ -26,22 +26,33 @@ test('full jitter: failure n waits random(0, min(cap, base·2^(n−1))), no atte
     jest.advanceTimersByTime(1)
     expect(platform.tasks.length).toBe(tasks + 1)
   }
-  expect(delays).toEqual([250, 500, 1000, 2000, 4000, 5000, 5000])
+  // Slots of 0.5, 1, 2, 4, 5, 5 … s; every attempt halfway through its slot.
+  expect(delays).toEqual([250, 750, 1500, 3000, 4500, 5000, 5000])
   engine.destroy()
 })
 
-test('delays stay within the ceiling for any random draw', async () => {
+test('the phase is drawn once per failure streak; delays stay between the slot widths for any draw', async () => {
   for (const draw of [0, 0.999999]) {
-    const { engine, platform, state } = createFakeEngine({ random: () => draw })
+    let draws = 0
+    const { engine, platform, state } = createFakeEngine({
+      random: () => {
+        draws += 1
+        return draw
+      },
+    })
     engine.connect()
+    await flushMicrotasks()
+    const drawsBefore = draws
     for (let failure = 1; failure <= 8; failure++) {
-      await flushMicrotasks()
       platform.lastTask.serverClose(1006)
       const delay = scheduledDelay(state)
-      const ceiling = Math.min(10_000, 500 * 2 ** (failure - 1))
-      expect(delay).toBe(draw === 0 ? 0 : ceiling)
+      const slot = (n: number) => Math.min(5000, 500 * 2 ** n)
+      // The first retry is within slot 0; later ones from one slot's width to the next one's.
+      expect(delay).toBe(failure === 1 ? Math.floor(draw * 500) : Math.floor(draw === 0 ? slot(failure - 2) : (1 - draw) * slot(failure - 2) + draw * slot(failure - 1)))
       jest.advanceTimersByTime(delay)
+      await flushMicrotasks()
     }
+    expect(draws - drawsBefore).toBe(1)
     engine.destroy()
   }
 })

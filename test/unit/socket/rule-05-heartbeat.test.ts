@@ -39,7 +39,8 @@ test('no frame for hb + grace: close 4000 and reconnect at once, then with backo
   const second = await openCurrent({ hb: 1000, resumed: true })
   jest.advanceTimersByTime(3000)
   expect(second.closeCalls[0]?.code).toBe(4000)
-  expect(state().nextRetryAt! - Date.now()).toBe(500)
+  // The second failure of the streak, at phase 0.5: halfway through slot 0 to halfway through slot 1.
+  expect(state().nextRetryAt! - Date.now()).toBe(750)
   engine.destroy()
 })
 

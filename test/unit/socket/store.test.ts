@@ -32,7 +32,7 @@ test('a lazy queue is built on first read and kept', () => {
 
 test('tunables: defaults with valid overrides only', () => {
   expect(resolveTunables({})).toEqual(ENGINE_DEFAULTS)
-  expect(resolveTunables({ backoffBaseMs: 0, outboxLimit: 3 })).toMatchObject({ backoffBaseMs: 0, outboxLimit: 3, backoffCapMs: 10_000 })
+  expect(resolveTunables({ backoffBaseMs: 0, outboxLimit: 3 })).toMatchObject({ backoffBaseMs: 0, outboxLimit: 3, backoffCapMs: 5000 })
   expect(() => resolveTunables({ heartbeatGraceMs: '5' })).toThrow(expect.objectContaining({ code: 'invalid_argument' }))
   expect(() => resolveTunables({ ackDelayMs: Number.POSITIVE_INFINITY })).toThrow(expect.objectContaining({ code: 'invalid_argument' }))
 })
