@@ -1,7 +1,11 @@
 /** Messages between bench/server-main.ts and its two children (server target, client load). */
 
-/** `bare-ws` answers hello with a fixed welcome and nothing else: the floor of any ws server. */
-export type ServerKind = 'reference' | 'socketio' | 'bare-ws'
+/**
+ * `bare-ws` answers hello with a fixed welcome and nothing else: the floor of any ws server.
+ * `cluster` is the reference server in cluster mode, one instance of several on one Redis (its
+ * target takes the REDIS_URL and REDIS_PREFIX as arguments); clients speak to it as to `reference`.
+ */
+export type ServerKind = 'reference' | 'socketio' | 'bare-ws' | 'cluster'
 
 export type TargetCommand = { type: 'memory' } | { type: 'cpu' } | { type: 'fanout'; count: number } | { type: 'stop' }
 export type TargetReply =
@@ -14,15 +18,20 @@ export type TargetReply =
   | { type: 'stopped' }
 
 export type LoadCommand =
-  | { type: 'connect'; kind: ServerKind; port: number; count: number }
+  /** New clients go to `ports` round-robin, continuing from the clients already open. */
+  | { type: 'connect'; kind: ServerKind; ports: number[]; count: number }
   | { type: 'expect-fanout'; count: number }
   | { type: 'round-trips'; durationMs: number }
+  /** Every open client sends one request at once and waits for its answer. */
+  | { type: 'request-once' }
   | { type: 'close' }
 export type LoadReply =
   | { type: 'connected'; open: number; failed: number; ms: number }
   | { type: 'fanout-armed' }
   | { type: 'fanout-done'; received: number; errors: number }
   | { type: 'round-trips-done'; completed: number; errors: number; p50Ms: number; p99Ms: number; cpuMs: number }
+  /** `errors` counts every client error so far (failed answers, drops, error frames). */
+  | { type: 'requested'; clients: number; errors: number; ms: number }
   | { type: 'closed'; errors: number }
 
 export const FANOUT_TOPIC = 'notify'

@@ -1,7 +1,7 @@
 /**
  * The client side of the server benchmark, in its own process: many connections to one server
- * (protocol v1 over `ws` for the reference server, socket.io-client for socket.io), driven over
- * IPC by bench/server-main.ts.
+ * or spread over several instances of one (protocol v1 over `ws` for the reference server and
+ * its cluster mode, socket.io-client for socket.io), driven over IPC by bench/server-main.ts.
  */
 import { io as connectSocketIo } from 'socket.io-client'
 import WebSocket from 'ws'
@@ -64,6 +64,8 @@ function connectReference(port: number): Promise<BenchClient> {
           client.onMessage?.()
         }
       } else if (frame.type === 'res') {
+        // Every request of the bench is an echo, so an answer that is not ok is the server failing.
+        if ((frame as { ok?: boolean }).ok !== true) client.errors += 1
         const done = pending.get(frame.id as string)
         pending.delete(frame.id as string)
         done?.()
@@ -76,6 +78,9 @@ function connectReference(port: number): Promise<BenchClient> {
     })
     socket.on('close', () => {
       if (!closing) client.errors += 1
+      // No answer comes any more; waiting for one would stall the step until its timeout.
+      for (const done of pending.values()) done()
+      pending.clear()
     })
     socket.on('error', (error) => {
       clearTimeout(timer)
@@ -128,12 +133,14 @@ function reply(message: LoadReply): void {
   process.send?.(message)
 }
 
-async function connectAll(kind: ServerKind, port: number, count: number): Promise<LoadReply> {
+async function connectAll(kind: ServerKind, ports: readonly number[], count: number): Promise<LoadReply> {
   const started = Date.now()
   const connect = kind === 'socketio' ? connectSocketIoClient : connectReference
+  // Counted from the clients already open, so a second connect keeps the spread even.
+  const first = clients.length
   let failed = 0
   for (let offset = 0; offset < count; offset += CONNECT_BATCH) {
-    const batch = Array.from({ length: Math.min(CONNECT_BATCH, count - offset) }, () => connect(port))
+    const batch = Array.from({ length: Math.min(CONNECT_BATCH, count - offset) }, (_, i) => connect(ports[(first + offset + i) % ports.length]))
     for (const result of await Promise.allSettled(batch)) {
       if (result.status === 'fulfilled') clients.push(result.value)
       else failed += 1
@@ -177,6 +184,12 @@ async function roundTrips(durationMs: number): Promise<LoadReply> {
   return { type: 'round-trips-done', completed: latencies.length, errors: errorCount(), p50Ms: at(0.5), p99Ms: at(0.99), cpuMs: (cpu.user + cpu.system) / 1_000 }
 }
 
+async function requestOnce(): Promise<LoadReply> {
+  const started = Date.now()
+  await Promise.all(clients.map((client) => client.roundTrip()))
+  return { type: 'requested', clients: clients.length, errors: errorCount(), ms: Date.now() - started }
+}
+
 function errorCount(): number {
   return clients.reduce((sum, client) => sum + client.errors, 0)
 }
@@ -184,11 +197,13 @@ function errorCount(): number {
 process.on('message', (command: LoadCommand) => {
   void (async () => {
     if (command.type === 'connect') {
-      reply(await connectAll(command.kind, command.port, command.count))
+      reply(await connectAll(command.kind, command.ports, command.count))
     } else if (command.type === 'expect-fanout') {
       armFanout(command.count)
     } else if (command.type === 'round-trips') {
       reply(await roundTrips(command.durationMs))
+    } else if (command.type === 'request-once') {
+      reply(await requestOnce())
     } else if (command.type === 'close') {
       await Promise.all(clients.map((client) => client.close()))
       const errors = errorCount()

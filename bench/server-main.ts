@@ -1,17 +1,19 @@
 /**
  * `npm run bench:server`: the reference server beside a socket.io server doing the same work, in
- * the same run. Each server runs alone in a child process (its memory is read there after GC);
- * the clients run in another child process. Prints a table with ratios and writes it to
+ * the same run, then its cluster mode (1, 2 and 3 instances on one redis-server, bench/server-cluster.ts)
+ * beside the same SQLite figures. Each server runs alone in a child process (its memory is read
+ * there after GC); the clients run in another child process. Prints the tables and writes them to
  * bench/SERVER_RESULTS.md.
  *
  * Flags: --quick (smaller numbers, for a smoke run), --no-write (print only).
  */
-import { fork } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import type { LoadCommand, LoadReply, ServerKind, TargetCommand, TargetReply } from './server-ipc'
+import { ask, closeClients, connect, cpuMs, fanout, loadCommand, memory, startLoad, startTarget, stopTarget } from './lib/bench-children'
+import { clusterSection, measureCluster } from './server-cluster'
+import type { ClusterSettings } from './server-cluster'
+import type { LoadReply, ServerKind } from './server-ipc'
 
 const quick = process.argv.includes('--quick')
 const SETTINGS = {
@@ -25,15 +27,16 @@ const SETTINGS = {
   roundTripMs: quick ? 1_000 : 4_000,
   settleMs: 1_000,
 }
-const STEP_TIMEOUT_MS = 120_000
+/** The same clients and pushes as above, so the cluster's columns compare with SQLite's. */
+const CLUSTER_SETTINGS: ClusterSettings = {
+  ...SETTINGS,
+  instanceCounts: [1, 2, 3],
+  concurrentClients: quick ? 600 : 5_000,
+}
 const RESULTS_FILE = path.join(__dirname, 'SERVER_RESULTS.md')
-const KINDS: Array<Exclude<ServerKind, 'bare-ws'>> = ['reference', 'socketio']
-const LABEL: Record<ServerKind, string> = { reference: 'reference (ws + sqlite)', socketio: 'socket.io 4', 'bare-ws': 'bare ws' }
-
-const children = new Set<ChildProcess>()
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL')
-})
+type Compared = 'reference' | 'socketio'
+const KINDS: Compared[] = ['reference', 'socketio']
+const LABEL: Record<Compared | 'bare-ws', string> = { reference: 'reference (ws + sqlite)', socketio: 'socket.io 4', 'bare-ws': 'bare ws' }
 
 interface KindResult {
   idleHeld: number
@@ -52,73 +55,19 @@ interface KindResult {
   roundTripCpuMsPerThousand: number
 }
 
-function start(file: string, args: string[], execArgv: string[]): ChildProcess {
-  const child = fork(path.join(__dirname, file), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  children.add(child)
-  child.once('exit', () => children.delete(child))
-  return child
-}
-
-/** Sends `command` (when given) and resolves with the child's next message of type `type`. */
-function ask<R extends { type: string }>(child: ChildProcess, command: unknown, type: R['type']): Promise<R> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`no "${type}" within ${STEP_TIMEOUT_MS} ms`)), STEP_TIMEOUT_MS)
-    const onMessage = (message: R): void => {
-      if (message.type !== type) return
-      cleanup()
-      resolve(message)
-    }
-    const onExit = (code: number | null): void => fail(new Error(`child exited (${code}) while waiting for "${type}"`))
-    const cleanup = (): void => {
-      clearTimeout(timer)
-      child.off('message', onMessage)
-      child.off('exit', onExit)
-    }
-    const fail = (error: Error): void => {
-      cleanup()
-      reject(error)
-    }
-    child.on('message', onMessage)
-    child.once('exit', onExit)
-    if (command !== null) child.send(command as object)
-  })
-}
-
-async function startTarget(kind: ServerKind): Promise<{ target: ChildProcess; port: number }> {
-  const target = start('server-target.ts', [kind], [...process.execArgv, '--expose-gc'])
-  const ready = await ask<Extract<TargetReply, { type: 'ready' }>>(target, null, 'ready')
-  return { target, port: ready.port }
-}
-
-async function cpuMs(target: ChildProcess): Promise<number> {
-  return (await ask<Extract<TargetReply, { type: 'cpu' }>>(target, { type: 'cpu' } satisfies TargetCommand, 'cpu')).ms
-}
-
-async function stopTarget(target: ChildProcess): Promise<void> {
-  const command: TargetCommand = { type: 'stop' }
-  await ask(target, command, 'stopped')
-}
-
-function loadCommand(command: LoadCommand): LoadCommand {
-  return command
-}
-
 type IdleResult = Pick<KindResult, 'idleHeld' | 'idleFailed' | 'connectMs' | 'rssPerThousandBytes' | 'heapPerThousandBytes'>
 
 async function measureIdle(kind: ServerKind): Promise<IdleResult> {
   const { target, port } = await startTarget(kind)
-  const load = start('server-load.ts', [], process.execArgv)
-  type Memory = Extract<TargetReply, { type: 'memory' }>
-  type Connected = Extract<LoadReply, { type: 'connected' }>
-  const connect = (count: number): Promise<Connected> => ask<Connected>(load, loadCommand({ type: 'connect', kind, port, count }), 'connected')
+  const load = startLoad()
   const settle = (): Promise<unknown> => new Promise((resolve) => setTimeout(resolve, SETTINGS.settleMs))
-  const first = await connect(SETTINGS.idleBaseConnections)
+  const first = await connect(load, kind, [port], SETTINGS.idleBaseConnections)
   await settle()
-  const before = await ask<Memory>(target, { type: 'memory' }, 'memory')
-  const rest = await connect(SETTINGS.idleConnections - SETTINGS.idleBaseConnections)
+  const before = await memory(target)
+  const rest = await connect(load, kind, [port], SETTINGS.idleConnections - SETTINGS.idleBaseConnections)
   await settle()
-  const after = await ask<Memory>(target, { type: 'memory' }, 'memory')
-  await ask(load, loadCommand({ type: 'close' }), 'closed')
+  const after = await memory(target)
+  await closeClients(load)
   load.kill()
   await stopTarget(target)
   // `open` counts every connection the load process holds.
@@ -133,23 +82,10 @@ async function measureIdle(kind: ServerKind): Promise<IdleResult> {
   }
 }
 
-async function fanout(target: ChildProcess, load: ChildProcess, count: number): Promise<{ writtenMs: number; deliveredMs: number; errors: number }> {
-  await ask(load, loadCommand({ type: 'expect-fanout', count }), 'fanout-armed')
-  const delivered = ask<Extract<LoadReply, { type: 'fanout-done' }>>(load, null, 'fanout-done')
-  const written = ask<Extract<TargetReply, { type: 'fanout-written' }>>(target, { type: 'fanout', count } satisfies TargetCommand, 'fanout-written')
-  const started = performance.now()
-  const [writtenReply, deliveredReply] = await Promise.all([written, delivered.then((reply) => ({ reply, ms: performance.now() - started }))])
-  return { writtenMs: writtenReply.ms, deliveredMs: deliveredReply.ms, errors: deliveredReply.reply.errors }
-}
-
 async function measureTraffic(kind: ServerKind): Promise<Omit<KindResult, keyof IdleResult>> {
   const { target, port } = await startTarget(kind)
-  const load = start('server-load.ts', [], process.execArgv)
-  const connected = await ask<Extract<LoadReply, { type: 'connected' }>>(
-    load,
-    loadCommand({ type: 'connect', kind, port, count: SETTINGS.fanoutClients }),
-    'connected',
-  )
+  const load = startLoad()
+  const connected = await connect(load, kind, [port], SETTINGS.fanoutClients)
   await fanout(target, load, SETTINGS.warmupMessages)
   const fanoutCpuBefore = await cpuMs(target)
   const measured = await fanout(target, load, SETTINGS.fanoutMessages)
@@ -157,9 +93,9 @@ async function measureTraffic(kind: ServerKind): Promise<Omit<KindResult, keyof 
   const messages = connected.open * SETTINGS.fanoutMessages
   const fanoutWrittenPerSecond = messages / (measured.writtenMs / 1_000)
   const fanoutMessagesPerSecond = messages / (measured.deliveredMs / 1_000)
-  await ask(load, loadCommand({ type: 'close' }), 'closed')
+  await closeClients(load)
 
-  await ask(load, loadCommand({ type: 'connect', kind, port, count: SETTINGS.roundTripClients }), 'connected')
+  await connect(load, kind, [port], SETTINGS.roundTripClients)
   const tripsCpuBefore = await cpuMs(target)
   const trips = await ask<Extract<LoadReply, { type: 'round-trips-done' }>>(
     load,
@@ -167,7 +103,7 @@ async function measureTraffic(kind: ServerKind): Promise<Omit<KindResult, keyof 
     'round-trips-done',
   )
   const tripsCpu = (await cpuMs(target)) - tripsCpuBefore
-  await ask(load, loadCommand({ type: 'close' }), 'closed')
+  await closeClients(load)
   load.kill()
   await stopTarget(target)
   return {
@@ -195,7 +131,7 @@ function ratio(better: number, worse: number): string {
   return worse > 0 && better > 0 ? `${(better / worse).toFixed(2)}×` : 'n/a'
 }
 
-function table(results: Record<Exclude<ServerKind, 'bare-ws'>, KindResult>): string {
+function table(results: Record<Compared, KindResult>): string {
   const ref = results.reference
   const sio = results.socketio
   const rows: Array<[string, string, string, string]> = [
@@ -216,7 +152,7 @@ function table(results: Record<Exclude<ServerKind, 'bare-ws'>, KindResult>): str
 }
 
 /** How the run compares with the goal: at least 3× socket.io on fan-out and on memory. */
-function goalLine(results: Record<Exclude<ServerKind, 'bare-ws'>, KindResult>): string {
+function goalLine(results: Record<Compared, KindResult>): string {
   const ref = results.reference
   const sio = results.socketio
   const checks: Array<[string, number]> = [
@@ -231,7 +167,7 @@ function goalLine(results: Record<Exclude<ServerKind, 'bare-ws'>, KindResult>): 
 
 async function main(): Promise<void> {
   const startedMs = Date.now()
-  const results = {} as Record<Exclude<ServerKind, 'bare-ws'>, KindResult>
+  const results = {} as Record<Compared, KindResult>
   for (const kind of KINDS) {
     console.log(`[bench:server] ${LABEL[kind]}: idle connections …`)
     const idle = await measureIdle(kind)
@@ -242,11 +178,23 @@ async function main(): Promise<void> {
   console.log(`[bench:server] ${LABEL['bare-ws']}: idle connections (the floor) …`)
   const floor = await measureIdle('bare-ws')
   const rendered = `${table(results)}\n\n${goalLine(results)}\n\nFor scale, a bare \`ws\` server that only answers hello (the floor of any ws-based server) takes ${mib(floor.rssPerThousandBytes)} RSS and ${mib(floor.heapPerThousandBytes)} heap + buffers per 1,000 idle connections on the same measure.`
+  const cluster = await measureCluster(CLUSTER_SETTINGS, (line) => console.log(`[bench:server] ${line}`))
+  const ref = results.reference
+  const clustered = clusterSection(
+    cluster,
+    {
+      fanoutMessagesPerSecond: ref.fanoutMessagesPerSecond,
+      rssPerThousandBytes: ref.rssPerThousandBytes,
+      fanoutCpuMsPerThousand: ref.fanoutCpuMsPerThousand,
+      errors: ref.idleFailed + ref.fanoutErrors,
+    },
+    CLUSTER_SETTINGS,
+  )
   const cpu = os.cpus()
   const environment = `${new Date().toISOString()} · Node ${process.version} · ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}) · ${os.platform()} ${os.release()}`
-  console.log(`\n${rendered}\n\n${environment} · run took ${((Date.now() - startedMs) / 1000).toFixed(0)} s`)
+  console.log(`\n${rendered}\n\n${clustered}\n${environment} · run took ${((Date.now() - startedMs) / 1000).toFixed(0)} s`)
   if (!process.argv.includes('--no-write') && !quick) {
-    fs.writeFileSync(RESULTS_FILE, markdown(rendered, environment))
+    fs.writeFileSync(RESULTS_FILE, `${markdown(rendered, environment)}\n${clustered}`)
     console.log(`[bench:server] written to ${path.relative(process.cwd(), RESULTS_FILE)}`)
   }
 }

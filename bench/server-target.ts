@@ -1,8 +1,9 @@
 /**
  * A server under benchmark, alone in its own process so its memory can be read fairly:
  * `reference` (server/app.ts, durable state in a temp dir, as `npm run server` runs it),
- * `socketio` (socket.io 4 doing the same work) or `bare-ws` (a ws server that only answers
- * hello: the memory floor). Driven over IPC by bench/server-main.ts.
+ * `cluster` (the same server in cluster mode: argv REDIS_URL REDIS_PREFIX, as `REDIS_URL=…
+ * npm run server` runs it), `socketio` (socket.io 4 doing the same work) or `bare-ws` (a ws
+ * server that only answers hello: the memory floor). Driven over IPC by bench/server-main.ts.
  */
 import fs from 'node:fs'
 import http from 'node:http'
@@ -19,7 +20,8 @@ import { FANOUT_TOPIC, fanoutPayload } from './server-ipc'
 
 interface Target {
   port: number
-  push(seq: number): void
+  /** Settles once the push is committed (the reference server) or handed over (the others). */
+  push(seq: number): Promise<unknown>
   /** Frames accepted by the server but not yet handed to the kernel. */
   pendingFrames(): number
   close(): Promise<void>
@@ -27,11 +29,21 @@ interface Target {
 
 const FANOUT_YIELD_EVERY = 10
 
-async function startReference(): Promise<Target> {
+/** Everything the server logs but its start and end lines. */
+function logUnusual(line: string): void {
+  if (!/^(listening on|closed$)/.test(line)) console.error(`[cluster target ${process.pid}] ${line}`)
+}
+
+/** `cluster`: state in that Redis under that prefix instead of a SQLite file. */
+async function startReference(cluster?: { redisUrl: string; redisPrefix: string }): Promise<Target> {
+  // Unused in cluster mode, but made anyway so close() has one path.
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-reference-'))
   const server = await startReferenceServer({
     port: 0,
     dataDir,
+    ...cluster,
+    // A failing Redis step is only logged by the server, so the bench shows what it logs.
+    log: cluster ? logUnusual : undefined,
     seedOrders: false,
     // Idle clients in the benchmark do not ping; keep them well within 2 × hb.
     heartbeatMs: 600_000,
@@ -40,7 +52,7 @@ async function startReference(): Promise<Target> {
   })
   return {
     port: server.port,
-    push: (seq) => void server.push(FANOUT_TOPIC, fanoutPayload(seq)),
+    push: (seq) => server.push(FANOUT_TOPIC, fanoutPayload(seq)),
     // Frames wait for the group commit (setImmediate), then go straight to the sockets.
     pendingFrames: () => 0,
     close: async () => {
@@ -61,7 +73,7 @@ async function startSocketIo(): Promise<Target> {
   await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve))
   return {
     port: (httpServer.address() as AddressInfo).port,
-    push: (seq) => void io.emit(FANOUT_TOPIC, fanoutPayload(seq)),
+    push: async (seq) => io.emit(FANOUT_TOPIC, fanoutPayload(seq)),
     // engine.io queues packets per client while its transport is busy writing.
     pendingFrames: () => {
       let pending = 0
@@ -90,12 +102,18 @@ async function startBareWs(): Promise<Target> {
   await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve))
   return {
     port: (httpServer.address() as AddressInfo).port,
-    push: () => {
-      throw new Error('bare-ws only holds connections')
-    },
+    push: () => Promise.reject(new Error('bare-ws only holds connections')),
     pendingFrames: () => 0,
     close: () => new Promise<void>((resolve) => httpServer.close(() => resolve())),
   }
+}
+
+function startKind(kind: ServerKind, redisUrl: string | undefined, redisPrefix: string | undefined): Promise<Target> {
+  if (kind === 'reference') return startReference()
+  if (kind === 'socketio') return startSocketIo()
+  if (kind === 'bare-ws') return startBareWs()
+  if (!redisUrl || !redisPrefix) throw new Error('cluster needs the arguments REDIS_URL REDIS_PREFIX')
+  return startReference({ redisUrl, redisPrefix })
 }
 
 function reply(message: TargetReply): void {
@@ -111,8 +129,8 @@ function memory(): TargetReply {
 }
 
 async function main(): Promise<void> {
-  const kind = process.argv[2] as ServerKind
-  const target = kind === 'reference' ? await startReference() : kind === 'socketio' ? await startSocketIo() : await startBareWs()
+  const [kind, redisUrl, redisPrefix] = process.argv.slice(2) as [ServerKind, string | undefined, string | undefined]
+  const target = await startKind(kind, redisUrl, redisPrefix)
   process.on('message', (command: TargetCommand) => {
     void (async () => {
       if (command.type === 'memory') {
@@ -122,11 +140,14 @@ async function main(): Promise<void> {
         reply({ type: 'cpu', ms: (usage.user + usage.system) / 1_000 })
       } else if (command.type === 'fanout') {
         const started = process.hrtime.bigint()
+        const pushes: Array<Promise<unknown>> = []
         for (let seq = 1; seq <= command.count; seq += 1) {
-          target.push(seq)
+          pushes.push(target.push(seq))
           // Let sockets drain between small bursts, the same for both servers.
           if (seq % FANOUT_YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve))
         }
+        // In cluster mode the frames leave only after Redis has run every commit; a failed one throws here.
+        await Promise.all(pushes)
         while (target.pendingFrames() > 0 || unwrittenBytes() > 0) await new Promise((resolve) => setImmediate(resolve))
         reply({ type: 'fanout-written', ms: Number(process.hrtime.bigint() - started) / 1e6 })
       } else if (command.type === 'stop') {
