@@ -8,6 +8,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { SignJWT, jwtVerify } from 'jose'
+import { isStorableName } from './protocol'
 
 /** What is known about a connection when its hello is authenticated. */
 export interface AuthContext {
@@ -54,8 +55,8 @@ export function jwtAuth(secret: string): Authenticate {
     } catch (error) {
       throw new AuthRefused(`hello.token is not a valid signed token: ${(error as { code?: string }).code ?? 'invalid'}`)
     }
-    if (typeof sub !== 'string' || sub.length < 1 || sub.length > MAX_IDENTITY_LENGTH) {
-      throw new AuthRefused(`the token's sub must be a user id of 1..${MAX_IDENTITY_LENGTH} characters`)
+    if (!isStorableName(sub, MAX_IDENTITY_LENGTH)) {
+      throw new AuthRefused(`the token's sub must be a user id of 1..${MAX_IDENTITY_LENGTH} characters (well-formed UTF-16)`)
     }
     return sub
   }

@@ -61,7 +61,8 @@ export class Connection implements SessionPeer, FrameWindow {
   /** The peer's address (IP). */
   readonly address: string
   /** Frames that came while the hello was being authenticated. */
-  private held: string[] = []
+  /** Frames that came while the hello was checked, in order (null: a binary frame). */
+  private held: Array<string | null> = []
   windowStartMs = -Infinity
   frameCount = 0
   byteCount = 0
@@ -202,11 +203,7 @@ export class Connection implements SessionPeer, FrameWindow {
       return
     }
     if (this.state === 'open') this.lastActivityMs = nowMs
-    if (isBinary) {
-      this.badFrame('binary frames are not accepted; send JSON text')
-      return
-    }
-    const text = rawText(data)
+    const text = isBinary ? null : rawText(data)
     if (this.state === 'authenticating') {
       if (this.held.length >= MAX_FRAMES_WHILE_AUTHENTICATING) {
         this.deps.metrics.limited.inc({ limit: 'frames_per_connection' })
@@ -219,7 +216,11 @@ export class Connection implements SessionPeer, FrameWindow {
     this.process(text, nowMs)
   }
 
-  private process(text: string, nowMs: number): void {
+  private process(text: string | null, nowMs: number): void {
+    if (text === null) {
+      this.badFrame('binary frames are not accepted; send JSON text')
+      return
+    }
     const parsed = parseClientFrame(text)
     if (!parsed.ok) {
       this.badFrame(parsed.message)
@@ -348,7 +349,8 @@ export class Connection implements SessionPeer, FrameWindow {
 
   /**
    * Sends `error` with `code`, then closes with the matching 4xxx code: after the answers of the
-   * requests before it (waiting at most ANSWERS_BEFORE_CLOSE_MS), or at once (`now`).
+   * requests before it and what the socket still queues (a replay, a client that is behind),
+   * waiting at most ANSWERS_BEFORE_CLOSE_MS, or at once (`now`).
    */
   private fail(code: FatalErrorCode, message: string, now = false): void {
     if (this.state === 'closing') return
@@ -361,7 +363,7 @@ export class Connection implements SessionPeer, FrameWindow {
       this.writeNow(errorFrame(code, message))
       if (this.socket.readyState === SOCKET_OPEN) this.socket.close(closeCode, code)
     }
-    if (now || this.replies.pending === 0) {
+    if (now || (this.replies.pending === 0 && !this.out.busy)) {
       close()
       return
     }
@@ -372,8 +374,9 @@ export class Connection implements SessionPeer, FrameWindow {
       clearTimeout(timer)
       close()
     }
+    // A client that does not read gets what was written by the deadline; the rest it re-sends.
     const timer = setTimeout(once, ANSWERS_BEFORE_CLOSE_MS)
-    this.replies.whenIdle(once)
+    this.replies.whenIdle(() => this.out.whenFlushed(once))
   }
 }
 

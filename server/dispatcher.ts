@@ -14,7 +14,7 @@ import { MAX_TOPIC_LENGTH } from './constants'
 import { CodedError, describeError, isCodedError } from './errors'
 import type { RateTable } from './limits'
 import type { ServerMetrics } from './metrics'
-import { failureFrame, isMethodName, METHOD_MAX_LENGTH, resultFrame } from './protocol'
+import { answerKey, failureFrame, isMethodName, isStorableName, METHOD_MAX_LENGTH, resultFrame } from './protocol'
 import type { ReqFrame } from './protocol'
 import type { ReplySlot } from './reply-queue'
 import type { ActiveSession } from './session-hub'
@@ -130,7 +130,7 @@ export class Dispatcher {
     const nowMs = Date.now()
     // One identity's flood, on any number of connections, cannot slow the others: it is refused.
     if (!this.deps.requestRate.take(session.identity, nowMs)) {
-      reply.send(failureFrame(frame.id, 'limit', 'too many requests from this identity: slow down'))
+      reply.send(fitted(frame.id, failureFrame(frame.id, 'limit', 'too many requests from this identity: slow down'), reply.maxFrameBytes))
       metrics.requests.inc({ method: '(limited)', outcome: 'limit' })
       metrics.limited.inc({ limit: 'requests_per_identity' })
       return
@@ -184,13 +184,13 @@ export class Dispatcher {
     const { store } = this.deps
     const method = frame.problem === undefined && isMethodName(frame.method) ? this.deps.methods.get(frame.method) : undefined
     if (method?.safe) {
-      const remembered = await store.findAnswer(session.identity, frame.id, nowMs)
+      const remembered = await store.findAnswer(session.identity, answerKey(frame.id), nowMs)
       if (remembered !== undefined) return this.remembered(remembered, frame.id, maxFrameBytes)
       const resText = fitted(frame.id, await this.runSafe(session, frame, method, nowMs), maxFrameBytes)
       return resText
     }
     for (let wait = 0; ; wait += 1) {
-      const claim = await store.claim(session.identity, frame.id, nowMs)
+      const claim = await store.claim(session.identity, answerKey(frame.id), nowMs)
       if (claim.kind === 'answered') return this.remembered(claim.resText, frame.id, maxFrameBytes)
       if (claim.kind === 'busy') {
         await delay(BUSY_WAIT_MS[Math.min(wait, BUSY_WAIT_MS.length - 1)])
@@ -231,7 +231,7 @@ export class Dispatcher {
         } catch (error) {
           if (!isCodedError(error)) {
             // Not remembered: nothing was committed, so a re-sent id may run again.
-            await store.release(session.identity, frame.id, claim).catch(() => undefined)
+            await store.release(session.identity, answerKey(frame.id), claim).catch(() => undefined)
             throw error
           }
           outcome = 'error'
@@ -248,7 +248,7 @@ export class Dispatcher {
       let committed: CommitOutcome
       try {
         committed = await store.commit(
-          { nowMs, answer: { identity: session.identity, id: frame.id, claim, resText }, writes, pushes },
+          { nowMs, answer: { identity: session.identity, id: answerKey(frame.id), claim, resText }, writes, pushes },
           (result) => {
             if (result.ok) early(resText)
           },
@@ -264,7 +264,7 @@ export class Dispatcher {
       if (committed.reason === 'answered') return { kind: 'answered', resText: committed.resText }
       if (committed.reason === 'claimed') return { kind: 'claimed' }
       if (run >= MAX_CONFLICT_RUNS) {
-        await store.release(session.identity, frame.id, claim).catch(() => undefined)
+        await store.release(session.identity, answerKey(frame.id), claim).catch(() => undefined)
         throw new Error(`its writes met changed data ${run} times in a row`)
       }
     }
@@ -344,7 +344,7 @@ export class Dispatcher {
       outcome = error.code === 'limit' ? 'limit' : 'bad_request'
       resText = failureFrame(frame.id, error.code, error.message)
     }
-    reply.send(resText)
+    reply.send(fitted(frame.id, resText, reply.maxFrameBytes))
     this.deps.metrics.requests.inc({ method: frame.method, outcome })
   }
 }
@@ -353,8 +353,8 @@ function topicsParam(params: unknown): string[] {
   const topics = params !== null && typeof params === 'object' && !Array.isArray(params) && Object.prototype.hasOwnProperty.call(params, 'topics')
     ? (params as { topics: unknown }).topics
     : undefined
-  if (!Array.isArray(topics) || topics.length > MAX_TOPICS_PER_SESSION || !topics.every((topic) => typeof topic === 'string' && topic.length >= 1 && topic.length <= MAX_TOPIC_LENGTH)) {
-    throw new CodedError('bad_request', `params must be { topics: string[] } with at most ${MAX_TOPICS_PER_SESSION} topics of 1..${MAX_TOPIC_LENGTH} characters`)
+  if (!Array.isArray(topics) || topics.length > MAX_TOPICS_PER_SESSION || !topics.every((topic) => isStorableName(topic, MAX_TOPIC_LENGTH))) {
+    throw new CodedError('bad_request', `params must be { topics: string[] } with at most ${MAX_TOPICS_PER_SESSION} topics of 1..${MAX_TOPIC_LENGTH} characters (well-formed UTF-16)`)
   }
   return topics as string[]
 }
@@ -372,7 +372,9 @@ function fitted(id: string, resText: string, maxFrameBytes: number): string {
   if (resText.length * 3 <= maxFrameBytes) return resText
   const bytes = Buffer.byteLength(resText)
   if (bytes <= maxFrameBytes) return resText
-  return failureFrame(id, 'too_large', `the answer is ${bytes} bytes, over this connection's ${maxFrameBytes}-byte limit`)
+  const tooLarge = failureFrame(id, 'too_large', `the answer is ${bytes} bytes, over this connection's ${maxFrameBytes}-byte limit`)
+  // Fits in MIN_CLIENT_MAX_BYTES whatever the id.
+  return Buffer.byteLength(tooLarge) <= maxFrameBytes ? tooLarge : failureFrame(id, 'too_large', 'the answer is over this connection\'s limit')
 }
 
 function delay(ms: number): Promise<void> {

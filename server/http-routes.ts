@@ -9,6 +9,7 @@ import { MAX_ADMIN_BODY_BYTES, MAX_TOPIC_LENGTH } from './constants'
 import type { PushAddress } from './dispatcher'
 import { describeError, isCodedError } from './errors'
 import type { ServerMetrics } from './metrics'
+import { isStorableName } from './protocol'
 
 export interface HttpRouteDeps {
   adminToken: string
@@ -104,7 +105,7 @@ function pushAddress(value: unknown): PushAddress | string {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'body.to must be { "user": string } or { "topic": string }'
   const fields = value as Record<string, unknown>
   const keys = Object.keys(fields)
-  const isName = (name: unknown): name is string => typeof name === 'string' && name.length >= 1 && name.length <= MAX_TOPIC_LENGTH
+  const isName = (name: unknown): name is string => isStorableName(name, MAX_TOPIC_LENGTH)
   if (keys.length === 1 && keys[0] === 'user' && isName(fields.user)) return { user: fields.user }
   if (keys.length === 1 && keys[0] === 'topic' && isName(fields.topic)) return { topic: fields.topic }
   return `body.to must be { "user": string } or { "topic": string } (1..${MAX_TOPIC_LENGTH} characters)`

@@ -69,6 +69,8 @@ export class Outbound {
   /** The seq the next push sent must have: older ones were sent, newer ones are read from the log first. */
   private nextSeq = 1
   private stopped = false
+  /** Waiting for the queue to empty (a close that lets the answers before it out first). */
+  private readonly flushed: Array<() => void> = []
 
   constructor(
     private readonly socket: WebSocket,
@@ -143,11 +145,18 @@ export class Outbound {
     return this.nextSeq - 1
   }
 
+  /** Calls `done` once everything queued so far was handed to the socket (at once when nothing is). */
+  whenFlushed(done: () => void): void {
+    if (this.queue.length === 0) done()
+    else this.flushed.push(done)
+  }
+
   /** Drops everything queued; nothing more is written. */
   stop(): void {
     this.stopped = true
     this.queue.length = 0
     this.queuedFrameBytes = 0
+    this.flushed.length = 0
   }
 
   private deferPushes(from: number, to: number): void {
@@ -197,6 +206,7 @@ export class Outbound {
       raw?.uncork()
     }
     if (this.queue.length > 0) this.wait()
+    else for (const done of this.flushed.splice(0)) done()
   }
 
   /** Reads the next batch of a pushes range, sends it, and carries on; the owner is told when the log lost them. */

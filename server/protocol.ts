@@ -41,8 +41,34 @@ export const REQUEST_ID_MAX_LENGTH = 64
 export const METHOD_MAX_LENGTH = 64
 /** The frame limit a client gets when its hello names none (PROTOCOL.md: 64 KiB). */
 export const DEFAULT_CLIENT_MAX_BYTES = 64 * 1024
-/** The smallest hello.max accepted: below it not even a welcome or an error frame would fit. */
-export const MIN_CLIENT_MAX_BYTES = 512
+/**
+ * The smallest hello.max accepted: every frame the server makes of what a client sent fits in
+ * it — a `too_large` answer quoting any 64-unit id (up to 386 bytes of JSON when every unit is
+ * escaped) and a push stub quoting any 128-unit topic (up to 770 bytes).
+ */
+export const MIN_CLIENT_MAX_BYTES = 1024
+/** A UTF-16 unit without its pair: UTF-8 cannot carry it, so SQLite and Redis keep something else. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/** True when `text` is well-formed UTF-16, so a store gives back exactly what it was given. */
+export function isWellFormed(text: string): boolean {
+  return !LONE_SURROGATE.test(text)
+}
+
+/** A name the server keeps (topic, identity): a well-formed string of 1..maxLength units. */
+export function isStorableName(value: unknown, maxLength: number): value is string {
+  return typeof value === 'string' && value.length >= 1 && value.length <= maxLength && isWellFormed(value)
+}
+
+/**
+ * The key a request id is remembered under. Any 1..64-unit string is a usable id (PROTOCOL.md),
+ * lone surrogates included, but a store would turn those into U+FFFD and make two ids one, so
+ * they (and ids starting with NUL, to keep the mapping one-to-one) are kept as NUL + JSON.
+ */
+export function answerKey(id: string): string {
+  return id.charCodeAt(0) === 0 || !isWellFormed(id) ? `\u0000${JSON.stringify(id)}` : id
+}
+
 /** Names a method may have; anything else cannot be registered and answers `unknown_method`. */
 const METHOD_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.:-]*$/
 

@@ -11,7 +11,7 @@
 import { MAX_TOPIC_LENGTH } from './constants'
 import { CodedError } from './errors'
 import type { ServerMetrics } from './metrics'
-import { pushFrameFromTail, pushFrameTail, welcomeFrame } from './protocol'
+import { isStorableName, pushFrameFromTail, pushFrameTail, welcomeFrame } from './protocol'
 import type { HelloFrame } from './protocol'
 import type { DeliveryBatch, PushSpec, PushTarget, Store, StoreEvents, StoredPush } from './store/types'
 
@@ -123,8 +123,8 @@ export class SessionHub implements StoreEvents {
    * `too_large` (frame over the limit).
    */
   pushSpec(target: PushTarget, topic: string, data: unknown): PushSpec {
-    if (typeof topic !== 'string' || topic.length < 1 || topic.length > MAX_TOPIC_LENGTH) {
-      throw new CodedError('bad_request', `topic must be a string of 1..${MAX_TOPIC_LENGTH} characters`)
+    if (!isStorableName(topic, MAX_TOPIC_LENGTH)) {
+      throw new CodedError('bad_request', `topic must be a well-formed string of 1..${MAX_TOPIC_LENGTH} characters`)
     }
     const dataJson = serialize(data)
     const frameBytes = Buffer.byteLength(JSON.stringify(topic)) + (dataJson === null ? 0 : Buffer.byteLength(dataJson)) + PUSH_FRAME_OVERHEAD_BYTES

@@ -110,7 +110,7 @@ export class SessionStore {
   private readonly overBudget = new Set<string>()
   private readonly sql: Record<
     | 'insertSession' | 'saveSession' | 'saveTopics' | 'deleteSession' | 'insertPush' | 'deletePush' | 'insertEntry'
-    | 'deleteEntriesThrough' | 'deleteEntriesOf' | 'pushesFrom' | 'findAnswer' | 'insertAnswer' | 'deleteAnswer' | 'oldestAnswers'
+    | 'deleteEntriesThrough' | 'deleteEntriesOf' | 'pushesFrom' | 'findAnswer' | 'insertAnswer' | 'deleteAnswer' | 'deleteAnswerByBytes' | 'oldestAnswers'
     | 'expiredAnswers',
     Statement
   >
@@ -146,8 +146,9 @@ export class SessionStore {
       findAnswer: sqlite.prepare('SELECT res FROM answers WHERE identity = ? AND id = ? AND created_ms > ?').pluck(),
       insertAnswer: sqlite.prepare('INSERT INTO answers (identity, id, res, created_ms) VALUES (?, ?, ?, ?) ON CONFLICT (identity, id) DO UPDATE SET res = excluded.res, created_ms = excluded.created_ms'),
       deleteAnswer: sqlite.prepare('DELETE FROM answers WHERE identity = ? AND id = ? RETURNING length(CAST(res AS BLOB)) + length(CAST(id AS BLOB))').pluck(),
-      oldestAnswers: sqlite.prepare('SELECT id FROM answers WHERE identity = ? ORDER BY created_ms LIMIT ?').pluck(),
-      expiredAnswers: sqlite.prepare('SELECT identity, id FROM answers WHERE created_ms <= ? LIMIT 1000'),
+      deleteAnswerByBytes: sqlite.prepare('DELETE FROM answers WHERE identity = ? AND id = CAST(? AS TEXT) RETURNING length(CAST(res AS BLOB)) + length(CAST(id AS BLOB))').pluck(),
+      oldestAnswers: sqlite.prepare('SELECT CAST(id AS BLOB) FROM answers WHERE identity = ? ORDER BY created_ms LIMIT ?').pluck(),
+      expiredAnswers: sqlite.prepare('SELECT identity, CAST(id AS BLOB) AS key FROM answers WHERE created_ms <= ? LIMIT 1000'),
     }
     this.load()
   }
@@ -317,8 +318,8 @@ export class SessionStore {
     }
     this.db.transaction(() => {
       for (const session of expired) this.delete(session)
-      for (const row of this.sql.expiredAnswers.all(nowMs - this.limits.answerTtlMs) as Array<{ identity: string; id: string }>) {
-        this.forgetAnswer(row.identity, row.id)
+      for (const row of this.sql.expiredAnswers.all(nowMs - this.limits.answerTtlMs) as Array<{ identity: string; key: Buffer }>) {
+        this.forgetAnswer(row.identity, row.key)
       }
     })
     return expired.length
@@ -438,15 +439,18 @@ export class SessionStore {
     const budget = this.budgetOf(identity)
     while (budget.count > this.limits.answeredLimit || budget.bytes > this.limits.answeredBytes) {
       const excess = Math.max(1, budget.count - this.limits.answeredLimit)
-      const oldest = this.sql.oldestAnswers.all(identity, Math.min(excess, 100)) as string[]
-      if (oldest.length === 0) break
-      for (const id of oldest) this.forgetAnswer(identity, id)
+      const oldest = this.sql.oldestAnswers.all(identity, Math.min(excess, 100)) as Buffer[]
+      let forgotten = 0
+      for (const key of oldest) if (this.forgetAnswer(identity, key)) forgotten += 1
+      // Never spin on rows that match nothing (the budget would never fall): a defect to fail on.
+      if (forgotten === 0) throw new Error(`the oldest answers of an identity could not be deleted (${budget.count} held)`)
     }
   }
 
-  private forgetAnswer(identity: string, id: string): void {
-    const bytes = this.sql.deleteAnswer.get(identity, id) as number | undefined
-    if (bytes === undefined) return
+  /** By the id's stored bytes: text read back from SQLite is not always the string that was stored. */
+  private forgetAnswer(identity: string, key: Buffer): boolean {
+    const bytes = this.sql.deleteAnswerByBytes.get(identity, key) as number | undefined
+    if (bytes === undefined) return false
     const budget = this.budgetOf(identity)
     budget.count -= 1
     budget.bytes -= bytes
@@ -456,6 +460,7 @@ export class SessionStore {
       restored.count += 1
       restored.bytes += bytes
     })
+    return true
   }
 
   private load(): void {

@@ -106,11 +106,55 @@ describe('no frame over the client\'s hello.max', () => {
     expect(pushes[2]).toMatchObject({ data: 3 })
   })
 
-  it('refuses a hello.max below 512 bytes with a clear error', async () => {
+  it('refuses a hello.max below 1024 bytes with a clear error', async () => {
     const client = await RawClient.connect((await serve()).wsUrl)
     clients.push(client)
-    const error = await client.hello({ max: 100 })
+    const error = await client.hello({ max: 1023 })
     expect(error).toMatchObject({ type: 'error', code: 'bad_request', message: expect.stringContaining('hello.max') })
+  })
+
+  // 64 control characters are 384 bytes of JSON, quoted by every answer; 128 of them a 770-byte topic.
+  const worstId = '\u0001'.repeat(64)
+  const worstTopic = '\u0001'.repeat(128)
+
+  it.each([
+    ['an unknown method quoted in its error', { method: '\u0002'.repeat(64) }],
+    ['a too_large answer', { method: 'echo', params: 'x'.repeat(2000) }],
+    ['a $subscribe answer listing long topics', { method: '$subscribe', params: { topics: [worstTopic, `${worstTopic.slice(1)}x`] } }],
+  ])('keeps %s within the smallest hello.max, whatever the id', async (_name, fields) => {
+    const { client } = await open(await serve(), { max: 1024 })
+    client.send({ type: 'req', id: worstId, ...fields })
+    const res = await client.next((frame) => frame.type === 'res')
+    expect(res.id).toBe(worstId)
+    expect(Math.max(...client.receivedBytes)).toBeLessThanOrEqual(1024)
+    expect(await client.request('echo', 'next')).toMatchObject({ ok: true, result: 'next' })
+  })
+
+  it('keeps the stub of a push to a long topic within the smallest hello.max', async () => {
+    const server = await serve()
+    const { client } = await open(server, { max: 1024 })
+    expect(await client.request('$subscribe', { topics: [worstTopic] })).toMatchObject({ ok: true })
+    await server.push(worstTopic, 'y'.repeat(2000), { topic: worstTopic })
+    const stub = await client.next((frame) => frame.type === 'push')
+    expect(stub).toMatchObject({ seq: 1, topic: worstTopic, error: { code: 'too_large' } })
+    expect(Math.max(...client.receivedBytes)).toBeLessThanOrEqual(1024)
+  })
+})
+
+describe('any usable id is remembered as itself', () => {
+  it('keeps ids with lone surrogates apart from their U+FFFD look-alike, and trims them without stopping the server', async () => {
+    const server = await serve({ answeredLimit: 2 })
+    const { client } = await open(server)
+    // A store that keeps UTF-8 turns both lone surrogates into U+FFFD: three ids that look like one.
+    const ids = ['\ud800-id', '\udc00-id', '\ufffd-id']
+    const first = await Promise.all(ids.map((id) => client.request('note', id, id)))
+    expect(first.map((res) => (res.result as { run: number }).run).sort()).toEqual([1, 2, 3])
+    expect(await client.request('note', ids[2], ids[2])).toEqual(first[2])
+    // Over answeredLimit: the next flush trims the oldest, whatever their ids hold.
+    for (let n = 0; n < 5; n += 1) await client.request('note', n, `\ud800${n}`)
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    expect(await client.request('echo', 'still serving')).toMatchObject({ ok: true, result: 'still serving' })
+    expect(runs).toBe(8)
   })
 })
 

@@ -27,6 +27,8 @@ let clientCount = 0
 export class RawClient {
   /** Every frame received, in order (consumed or not). */
   readonly received: ServerFrame[] = []
+  /** The UTF-8 size of each received frame, in order. */
+  readonly receivedBytes: number[] = []
   readonly socket: WebSocket
   private readonly queue: ServerFrame[] = []
   private waiters: Array<() => void> = []
@@ -42,6 +44,7 @@ export class RawClient {
     socket.on('message', (data, isBinary) => {
       const frame = JSON.parse(isBinary ? '{"type":"<binary>"}' : String(data)) as ServerFrame
       this.received.push(frame)
+      this.receivedBytes.push(Buffer.isBuffer(data) ? data.length : Buffer.byteLength(String(data)))
       this.queue.push(frame)
       this.wake()
     })
