@@ -7,6 +7,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
 import { jwtAuth, signToken, staticTokenAuth, type Authenticate } from './auth'
+import { ClientAddresses } from './client-address'
 import { Connection } from './connection'
 import { FLUSH_INTERVAL_MS, SHUTDOWN_GRACE_MS, WS_PATH } from './constants'
 import { ConnectionPool } from './connection-pool'
@@ -51,6 +52,11 @@ export interface ReferenceServerOptions {
   redisUrl?: string
   /** Prefix of the cluster's Redis keys; default 'rs:'. */
   redisPrefix?: string
+  /**
+   * Addresses of load balancers in front of the server: their connections are counted under
+   * the client address in X-Forwarded-For, and not held to maxPendingPerAddress. Default none.
+   */
+  trustedProxies?: string[]
   /** Default 5000. */
   helloTimeoutMs?: number
   /** How long a session outlives its last connection; default 5 min. */
@@ -183,8 +189,11 @@ async function assemble(settings: Settings, store: Store): Promise<ReferenceServ
   httpServer.headersTimeout = limits.upgradeTimeoutMs
   httpServer.requestTimeout = limits.upgradeTimeoutMs
   const pending = new Counts()
+  const addresses = new ClientAddresses(settings.trustedProxies)
   httpServer.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress ?? 'unknown'
+    // A balancer's connections are many clients'; it holds back the ones that never upgrade.
+    if (addresses.isProxy(address)) return
     if (pending.of(address) >= limits.maxPendingPerAddress) {
       metrics.limited.inc({ limit: 'pending_per_address' })
       socket.destroy()
@@ -209,7 +218,7 @@ async function assemble(settings: Settings, store: Store): Promise<ReferenceServ
       socket.end(`HTTP/1.1 ${closing ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
       return
     }
-    const address = req.socket.remoteAddress ?? 'unknown'
+    const address = addresses.of(req)
     wss.handleUpgrade(req, socket, head, (ws) => {
       const over = perAddress.of(address) >= limits.maxConnectionsPerAddress ? 'connections_per_address' : connections.size >= limits.maxConnections ? 'connections' : null
       const connection = new Connection(ws, connectionDeps, Date.now(), address)

@@ -4,7 +4,8 @@
  * SIMULATE_ORDERS_MS (0 = off), and the tuning knobs HELLO_TIMEOUT_MS, SESSION_TTL_MS,
  * MAX_FRAME_BYTES, PUSH_LOG_LIMIT, PUSH_LOG_BYTES, ANSWERED_LIMIT, ANSWERED_BYTES, RATE_LIMIT_FRAMES,
  * RATE_LIMIT_BYTES, RATE_LIMIT_PER_MS,
- * SEED_ORDERS ("false" or "0" to skip the sample orders), REDIS_URL (cluster mode) and REDIS_PREFIX.
+ * SEED_ORDERS ("false" or "0" to skip the sample orders), REDIS_URL (cluster mode), REDIS_PREFIX and TRUSTED_PROXIES
+ * (comma-separated addresses of load balancers whose X-Forwarded-For is believed).
  * An empty variable counts as unset.
  */
 import type { ReferenceServerOptions } from './app'
@@ -47,6 +48,7 @@ export function loadConfig(env: Env): LoadedConfig {
     authSecret,
     redisUrl: read(env, 'REDIS_URL'),
     redisPrefix: read(env, 'REDIS_PREFIX'),
+    trustedProxies: read(env, 'TRUSTED_PROXIES')?.split(',').map((address) => address.trim()).filter((address) => address !== ''),
     devLogin: authSecret !== undefined && !production ? true : undefined,
     answerTtlMs: integer(env, 'ANSWER_TTL_MS', 1),
     shutdownRetryMs: integer(env, 'SHUTDOWN_RETRY_MS', 0),

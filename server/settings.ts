@@ -54,6 +54,7 @@ export function resolveSettings(options: ReferenceServerOptions): Settings {
     dataDir: options.dataDir === undefined ? DEFAULT_DATA_DIR : options.dataDir,
     redisUrl: options.redisUrl ?? null,
     redisPrefix: options.redisPrefix ?? 'rs:',
+    trustedProxies: options.trustedProxies ?? [],
     helloTimeoutMs: options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
     sessionTtlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
     maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
