@@ -183,12 +183,8 @@ export class Dispatcher {
   private async answer(session: ActiveSession, frame: ReqFrame, nowMs: number, maxFrameBytes: number, early: (resText: string) => void): Promise<string> {
     const { store } = this.deps
     const method = frame.problem === undefined && isMethodName(frame.method) ? this.deps.methods.get(frame.method) : undefined
-    if (method?.safe) {
-      const remembered = await store.findAnswer(session.identity, answerKey(frame.id), nowMs)
-      if (remembered !== undefined) return this.remembered(remembered, frame.id, maxFrameBytes)
-      const resText = fitted(frame.id, await this.runSafe(session, frame, method, nowMs), maxFrameBytes)
-      return resText
-    }
+    // A safe method runs again on a repeated id (PROTOCOL.md): no remembered answer to look up.
+    if (method?.safe) return fitted(frame.id, await this.runSafe(session, frame, method, nowMs), maxFrameBytes)
     for (let wait = 0; ; wait += 1) {
       const claim = await store.claim(session.identity, answerKey(frame.id), nowMs)
       if (claim.kind === 'answered') return this.remembered(claim.resText, frame.id, maxFrameBytes)

@@ -148,7 +148,8 @@ describe('answered-id dedupe', () => {
   it('remembers failures too: a repeated id of an unknown method gets the same error', async () => {
     const { client } = await open()
     const first = await client.request('nope', undefined, 'failed-id')
-    expect(await client.request('echo', 'now valid', 'failed-id')).toEqual(first)
+    expect(first).toMatchObject({ ok: false, error: { code: 'unknown_method' } })
+    expect(await client.request('nope', undefined, 'failed-id')).toEqual(first)
   })
 
   it('does not remember internal failures: the effects were rolled back, so the id may run again', async () => {
