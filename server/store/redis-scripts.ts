@@ -176,7 +176,9 @@ if a then
   local idk = idkey(a.identity)
   local zk, sk, total = P .. 'ai:' .. idk, P .. 'as:' .. idk, P .. 'ab:' .. idk
   -- Answers past their lifetime leave the budget (their keys expired by themselves).
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', zk, '-inf', now - spec.answerTtl)) do
+  -- Scored by age in µs-sized steps, strictly rising per identity: the trim below drops the
+  -- oldest first even for answers of the same millisecond. '%.0f' keeps all digits of the score.
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', zk, '-inf', string.format('%.0f', (now - spec.answerTtl) * 1000))) do
     local size = redis.call('HGET', sk, id)
     if size then redis.call('DECRBY', total, size) end
     redis.call('HDEL', sk, id)
@@ -186,7 +188,9 @@ if a then
   if previous then redis.call('DECRBY', total, previous) end
   local size = #a.res + #a.id
   redis.call('SET', akey(a.identity, a.id), a.res, 'PX', spec.answerTtl)
-  redis.call('ZADD', zk, now, a.id)
+  local score = math.max(now * 1000, tonumber(redis.call('HGET', sk, '\\0last') or '0') + 1)
+  redis.call('HSET', sk, '\\0last', string.format('%.0f', score))
+  redis.call('ZADD', zk, string.format('%.0f', score), a.id)
   redis.call('HSET', sk, a.id, size)
   local bytes = redis.call('INCRBY', total, size)
   local count = redis.call('ZCARD', zk)
