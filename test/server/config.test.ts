@@ -38,6 +38,11 @@ describe('loadConfig', () => {
       RATE_LIMIT_PER_MS: '500',
       SIMULATE_ORDERS_MS: '8000',
       SEED_ORDERS: 'false',
+      REDIS_URL: 'redis://10.0.0.9:6379',
+      REDIS_PREFIX: 'app1:',
+      TRUSTED_PROXIES: '10.0.0.1, 10.0.0.2,',
+      SHUTDOWN_RETRY_MS: '5000',
+      ANSWER_TTL_MS: '3600000',
     })
     expect(options).toEqual({
       host: '0.0.0.0',
@@ -56,6 +61,11 @@ describe('loadConfig', () => {
       rateLimit: { frames: 10, bytes: 100000, perMs: 500 },
       simulateOrdersMs: 8000,
       seedOrders: false,
+      redisUrl: 'redis://10.0.0.9:6379',
+      redisPrefix: 'app1:',
+      trustedProxies: ['10.0.0.1', '10.0.0.2'],
+      shutdownRetryMs: 5000,
+      answerTtlMs: 3600000,
     })
   })
 
