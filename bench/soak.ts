@@ -1,31 +1,32 @@
 /**
  * `npm run soak` — engines against the reference server (a child process with durable state)
  * through a fault-injecting TCP proxy: random drops (FIN and RST), blackholes, delays, refused
- * connections, server SIGKILL + restart, app hide/show and network down/up, while the clients
- * make requests with unique payloads (echo, order.confirm) and the server pushes. At the end it
- * counts lost and doubled requests and pushes and out-of-order deliveries; any count above 0
- * fails the run (exit 1).
- *   --short        the CI form (under 2 minutes)
+ * connections, server SIGKILL or graceful restart (SIGTERM) and a start again, app hide/show and
+ * network down/up, while the clients make requests with unique payloads (echo, order.confirm)
+ * and the server pushes. At the end it counts lost and doubled requests and pushes and
+ * out-of-order deliveries; any count above 0 fails the run (exit 1).
+ *   --short        the CI form (under 2 minutes; with --cluster under 4)
+ *   --cluster      three server instances on one redis-server behind a round-robin balancer
+ *                  (`npm run soak:cluster`): server faults are then an instance's SIGKILL or
+ *                  graceful restart, or a Redis crash; admin pushes rotate over the instances
  *   --seed=N       the random seed (printed): the same seed gives the same workload and the same
  *                  sequence of faults; how they interleave still depends on timing
  *   --sabotage     make the books wrong on purpose, to show the soak can fail (must exit 1)
  */
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import { spawnServerProcess } from '../test/helpers/reference-server'
 import { parseFlags } from './lib/args'
 import { Mutex } from './lib/mutex'
 import { seededRandom } from './lib/random'
 import { formatCount } from './lib/stats'
 import { TcpProxy } from './lib/tcp-proxy'
 import { delay, waitUntil, withTimeout } from './lib/wait'
+import { AdminPushRouter } from './soak/admin-push'
+import { startClusterBackend, startSingleBackend, type Backend } from './soak/backend'
 import { SoakClient } from './soak/clients'
 import { FaultInjector } from './soak/faults'
 import { SoakLedger, type SoakCounts } from './soak/ledger'
 import { fetchServerOrders } from './soak/server-orders'
 import { emptyPoisonTally, runPoisoner, runRawPoisoner, type PoisonTally } from './soak/poison'
-import { SOAK_SETTINGS, type SoakSettings } from './soak/settings'
+import { CLUSTER_SOAK_SETTINGS, SOAK_SETTINGS, type SoakSettings } from './soak/settings'
 import { runPusher, runRequester } from './soak/workload'
 
 const SOCKET_TOKEN = 'soak-token'
@@ -36,8 +37,9 @@ function log(line: string): void {
 }
 
 async function main(): Promise<number> {
-  const flags = parseFlags(process.argv.slice(2), ['short', 'seed', 'sabotage'])
-  const settings: SoakSettings = SOAK_SETTINGS[flags.has('short') ? 'short' : 'full']
+  const flags = parseFlags(process.argv.slice(2), ['short', 'seed', 'sabotage', 'cluster'])
+  const cluster = flags.has('cluster')
+  const settings: SoakSettings = (cluster ? CLUSTER_SOAK_SETTINGS : SOAK_SETTINGS)[flags.has('short') ? 'short' : 'full']
   const seed = flags.number('seed', Math.floor(Math.random() * 2 ** 31))
   const sabotage = flags.has('sabotage')
   // One stream per actor, so that one actor's pace cannot shift another's choices.
@@ -46,27 +48,33 @@ async function main(): Promise<number> {
   const pushRandom = seededRandom(seed + 2)
   const runId = `${seed.toString(36)}${Date.now().toString(36)}`
   const startedAt = Date.now()
-  log(`${settings.name}: ${settings.clients} clients, ${settings.requests} requests, ${settings.pushes} pushes, seed ${seed}${sabotage ? ', SABOTAGE' : ''}`)
+  log(`${settings.name}${cluster ? ' cluster' : ''}: ${settings.clients} clients, ${settings.requests} requests, ${settings.pushes} pushes, seed ${seed}${sabotage ? ', SABOTAGE' : ''}`)
 
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'soak-data-'))
-  const server = await spawnServerProcess({
-    dataDir,
-    env: { SOCKET_TOKEN, ADMIN_TOKEN, HEARTBEAT_MS: String(settings.heartbeatMs), SIMULATE_ORDERS_MS: '0' },
+  const adminLock = new Mutex()
+  const backendOptions = {
+    env: {
+      SOCKET_TOKEN, ADMIN_TOKEN, HEARTBEAT_MS: String(settings.heartbeatMs), SIMULATE_ORDERS_MS: '0', SHUTDOWN_RETRY_MS: String(settings.shutdownRetryMs),
+    },
+    adminLock,
+  }
+  const backend = cluster ? await startClusterBackend({ ...backendOptions, redisPrefix: `soak:${runId}:` }) : await startSingleBackend(backendOptions)
+  log(`backend: ${backend.description}`)
+  const proxy = await TcpProxy.start({ targetPort: backend.port, random: proxyRandom }).catch(async (error: unknown) => {
+    await backend.stop()
+    throw error
   })
-  const proxy = await TcpProxy.start({ targetPort: server.port, random: proxyRandom })
+  const router = new AdminPushRouter(backend.adminUrls, ADMIN_TOKEN)
   const ledger = new SoakLedger(settings.clients)
   const clients: SoakClient[] = []
-  const adminLock = new Mutex()
   const faults = new FaultInjector(
     {
       proxy,
       clients: settings.clients,
-      killAndRestartServer: (downMs) =>
-        adminLock.run(async () => {
-          await server.kill('SIGKILL')
-          await delay(downMs)
-          await server.restart()
-        }),
+      serverFaults: backend.serverFaults,
+      instances: backend.instances,
+      killServer: (index, downMs) => backend.killServer(index, downMs),
+      restartServer: (index, downMs) => backend.restartServer(index, downMs),
+      crashRedis: (downMs) => backend.crashRedis(downMs),
       hideApp: async (index, ms) => {
         clients[index].engine.appHide()
         await delay(ms)
@@ -118,8 +126,8 @@ async function main(): Promise<number> {
         ledger,
         adminLock,
         (topic, data) =>
-          server.adminPush(topic, data).catch((error: unknown) => {
-            throw new Error(`${(error as Error).message}\n--- server output (tail) ---\n${server.output().slice(-3000)}`)
+          router.push(topic, data).catch((error: unknown) => {
+            throw new Error(`${(error as Error).message}\n--- server output (tail) ---\n${backend.output()}`)
           }),
         orders,
         pushRandom,
@@ -150,15 +158,15 @@ async function main(): Promise<number> {
     await withTimeout(Promise.all(poisoners), 30_000, 'the poison outcomes').catch((error: unknown) => poison.unexpected.push(`poison outcomes missing: ${(error as Error).message}`))
     const stuck = await stuckClients(clients)
 
-    const serverOrders = await fetchServerOrders(server.wsUrl, SOCKET_TOKEN).catch((error: unknown) => {
-      throw new Error(`reading the orders from the server failed: ${(error as Error).message}\n--- server output (tail) ---\n${server.output().slice(-3000)}`)
+    const serverOrders = await fetchServerOrders(backend.wsUrl, SOCKET_TOKEN).catch((error: unknown) => {
+      throw new Error(`reading the orders from the server failed: ${(error as Error).message}\n--- server output (tail) ---\n${backend.output()}`)
     })
     const confirmedOnServer = new Set(serverOrders.filter((order) => order.status === 'confirmed').map((order) => order.id))
     ledger.serverRecords(ledger.confirmSubjects().filter((id) => !confirmedOnServer.has(id)), 0)
     const counts = ledger.counts()
     // An answer the soak cannot match to any request it made is a wrong answer too.
     counts.wrongAnswers += clients.reduce((sum, client) => sum + client.unmatchedResponses, 0)
-    printReport(settings, seed, counts, ledger, clients, faults.tally, drained, (Date.now() - startedAt) / 1000, poison, stuck)
+    printReport(settings, seed, counts, ledger, clients, faults.tally, drained, (Date.now() - startedAt) / 1000, poison, stuck, backend, router)
     const failed = Object.values(counts).some((value) => value > 0) || !drained || poison.unexpected.length > 0 || stuck.length > 0
     exitCode = failed ? 1 : 0
     if (sabotage) log(failed ? 'sabotage detected, as it must be (exit 1)' : 'SABOTAGE NOT DETECTED: the soak cannot fail, fix it')
@@ -166,8 +174,7 @@ async function main(): Promise<number> {
   } finally {
     for (const client of clients) client.dispose()
     await proxy.close()
-    await server.stop()
-    fs.rmSync(dataDir, { recursive: true, force: true })
+    await backend.stop()
   }
   return exitCode
 }
@@ -229,11 +236,13 @@ function printReport(
   counts: SoakCounts,
   ledger: SoakLedger,
   clients: SoakClient[],
-  tally: Record<string, number>,
+  tally: Partial<Record<string, number>>,
   drained: boolean,
   seconds: number,
   poison: PoisonTally,
   stuck: number[],
+  backend: Backend,
+  router: AdminPushRouter,
 ): void {
   const totals = ledger.totals()
   const counters = clients.map((client) => client.engine.counters())
@@ -242,7 +251,7 @@ function printReport(
   for (const client of clients) for (const [code, n] of Object.entries(client.errors)) errors[code] = (errors[code] ?? 0) + n
   const lines = [
     '',
-    `Soak (${settings.name}), seed ${seed}, ${seconds.toFixed(0)} s: ${settings.clients} clients, ${formatCount(totals.requests)} requests, ${formatCount(totals.expectedPushes)} distinct pushes (${formatCount(totals.deliveries)} deliveries)`,
+    `Soak (${settings.name}, ${backend.description}), seed ${seed}, ${seconds.toFixed(0)} s: ${settings.clients} clients, ${formatCount(totals.requests)} requests, ${formatCount(totals.expectedPushes)} distinct pushes (${formatCount(totals.deliveries)} deliveries)`,
     '',
     '| count | value |',
     '| --- | --- |',
@@ -261,7 +270,8 @@ function printReport(
     `Poison outcomes: ${Object.entries(poison.outcomes).sort().map(([what, n]) => `${what} ${n}`).join(', ')}`,
     ...(poison.unexpected.length > 0 ? [`Unexpected: ${poison.unexpected.slice(0, 20).join('; ')}`] : []),
     '',
-    `Faults: ${Object.entries(tally).map(([kind, n]) => `${kind} ${n}`).join(', ')} (${Object.values(tally).reduce((a, b) => a + b, 0)} in all)`,
+    `Admin pushes taken per instance: ${router.taken.join(', ')}; attempts refused by a stopped instance and made on another: ${router.refused}`,
+    `Faults: ${Object.entries(tally).map(([kind, n]) => `${kind} ${n}`).join(', ')} (${Object.values(tally).reduce<number>((a, b) => a + (b ?? 0), 0)} in all)`,
     `Engines (the current launch of each): ${sum((c) => c.connectAttempts)} connect attempts, ${sum((c) => c.opens)} opens, ${sum((c) => c.duplicatePushes)} duplicate pushes dropped, ${sum((c) => c.lateResponses)} late responses, ${sum((c) => c.badFrames)} bad frames, ${clients.reduce((n, c) => n + c.resets, 0)} resets, ${clients.reduce((n, c) => n + c.launches - 1, 0)} relaunches (${clients.reduce((n, c) => n + c.restoredRequests, 0)} requests restored from storage, ${clients.reduce((n, c) => n + c.restoredAnswers, 0)} of them answered through 'response')`,
     `Engine errors by code: ${Object.keys(errors).length === 0 ? 'none' : Object.entries(errors).map(([code, n]) => `${code} ${n}`).join(', ')}`,
     `Failed requests by code: ${Object.keys(ledger.failuresByCode()).length === 0 ? 'none' : Object.entries(ledger.failuresByCode()).map(([code, n]) => `${code} ${n}`).join(', ')}`,

@@ -2,6 +2,9 @@ import type { TcpProxy } from '../lib/tcp-proxy'
 import { between, pickWeighted } from '../lib/random'
 import { delay } from '../lib/wait'
 
+/** The faults of the server side; which of them a run injects depends on its backend. */
+export type ServerFaultKind = 'server-kill' | 'server-restart' | 'redis-crash'
+
 /** The faults the soak injects. */
 export type FaultKind =
   | 'drop-one-fin'
@@ -10,7 +13,7 @@ export type FaultKind =
   | 'blackhole'
   | 'delay'
   | 'refuse'
-  | 'server-kill'
+  | ServerFaultKind
   | 'app-hide'
   | 'network-down'
   | 'relaunch'
@@ -18,8 +21,16 @@ export type FaultKind =
 /** What the injector acts on. */
 export interface FaultTargets {
   proxy: TcpProxy
-  /** SIGKILLs the server, waits `downMs`, starts it again on the same port and data. */
-  killAndRestartServer(downMs: number): Promise<void>
+  /** The server faults this backend can take; the others are never drawn. */
+  serverFaults: readonly ServerFaultKind[]
+  /** Server instances (1 for the single server). */
+  instances: number
+  /** SIGKILLs instance `index`, waits `downMs`, starts it again on the same port and data. */
+  killServer(index: number, downMs: number): Promise<void>
+  /** Stops instance `index` gracefully (SIGTERM: `shutting_down`, then 1001), waits `downMs`, starts it again. */
+  restartServer(index: number, downMs: number): Promise<void>
+  /** SIGKILLs Redis, waits `downMs`, starts it again on the same port and files (only what its AOF holds survives). */
+  crashRedis(downMs: number): Promise<void>
   /** Hides client `index` for `ms`, then shows it again. */
   hideApp(index: number, ms: number): Promise<void>
   /** Reports client `index`'s network down for `ms`, then up. */
@@ -41,6 +52,8 @@ export const FAULT_WEIGHTS: ReadonlyArray<readonly [FaultKind, number]> = [
   ['delay', 2],
   ['refuse', 2],
   ['server-kill', 3],
+  ['server-restart', 2],
+  ['redis-crash', 2],
   ['app-hide', 1],
   ['network-down', 1],
   ['relaunch', 2],
@@ -52,17 +65,27 @@ export interface FaultSchedule {
   maxGapMs: number
 }
 
+const SERVER_FAULTS: ReadonlySet<FaultKind> = new Set<ServerFaultKind>(['server-kill', 'server-restart', 'redis-crash'])
+
+/** FAULT_WEIGHTS without the server faults a backend cannot take. */
+function weightsFor(serverFaults: readonly ServerFaultKind[]): Array<readonly [FaultKind, number]> {
+  const supported = new Set<FaultKind>(serverFaults)
+  return FAULT_WEIGHTS.filter(([kind]) => !SERVER_FAULTS.has(kind) || supported.has(kind))
+}
+
 /**
  * Injects one random fault after another until stopped, then heals everything. The first
  * faults are every kind once, in random order, so that even a short run sees each; then
- * kinds are drawn by FAULT_WEIGHTS. Faults with
- * a duration (blackhole, delay, refuse, server-kill, app-hide, network-down) end before the
- * next one starts, so their effects never pile up unbounded.
+ * kinds are drawn by FAULT_WEIGHTS (those the backend supports). Faults with
+ * a duration (blackhole, delay, refuse, server kills and restarts, app-hide, network-down) end
+ * before the next one starts, so their effects never pile up unbounded.
  */
 export class FaultInjector {
-  readonly tally: Record<FaultKind, number> = Object.fromEntries(FAULT_WEIGHTS.map(([kind]) => [kind, 0])) as Record<FaultKind, number>
+  /** Faults injected so far, by kind (only the kinds this run can draw). */
+  readonly tally: Partial<Record<FaultKind, number>>
   private stopped = false
   private loop: Promise<void> | null = null
+  private readonly weights: Array<readonly [FaultKind, number]>
   private readonly firstRound: FaultKind[]
 
   constructor(
@@ -71,7 +94,9 @@ export class FaultInjector {
     private readonly random: () => number,
     private readonly log: (line: string) => void,
   ) {
-    this.firstRound = shuffle(FAULT_WEIGHTS.map(([kind]) => kind), random)
+    this.weights = weightsFor(targets.serverFaults)
+    this.tally = Object.fromEntries(this.weights.map(([kind]) => [kind, 0]))
+    this.firstRound = shuffle(this.weights.map(([kind]) => kind), random)
   }
 
   /** Starts injecting in the background. */
@@ -93,8 +118,8 @@ export class FaultInjector {
     while (!this.stopped) {
       await delay(between(this.random, this.schedule.minGapMs, this.schedule.maxGapMs))
       if (this.stopped) return
-      const kind = this.firstRound.shift() ?? pickWeighted(this.random, FAULT_WEIGHTS)
-      this.tally[kind] += 1
+      const kind = this.firstRound.shift() ?? pickWeighted(this.random, this.weights)
+      this.tally[kind] = (this.tally[kind] ?? 0) + 1
       await this.inject(kind)
     }
   }
@@ -139,8 +164,22 @@ export class FaultInjector {
       }
       case 'server-kill': {
         const ms = between(this.random, 0, 1500)
-        this.log(`fault: server SIGKILL, restart after ${Math.round(ms)} ms`)
-        await this.targets.killAndRestartServer(ms)
+        const index = Math.floor(this.random() * this.targets.instances)
+        this.log(`fault: server${this.instanceName(index)} SIGKILL, restart after ${Math.round(ms)} ms`)
+        await this.targets.killServer(index, ms)
+        return
+      }
+      case 'server-restart': {
+        const ms = between(this.random, 0, 1500)
+        const index = Math.floor(this.random() * this.targets.instances)
+        this.log(`fault: server${this.instanceName(index)} graceful restart (SIGTERM), start again after ${Math.round(ms)} ms`)
+        await this.targets.restartServer(index, ms)
+        return
+      }
+      case 'redis-crash': {
+        const ms = between(this.random, 0, 1500)
+        this.log(`fault: redis SIGKILL, restarted from its AOF after ${Math.round(ms)} ms`)
+        await this.targets.crashRedis(ms)
         return
       }
       case 'app-hide': {
@@ -163,6 +202,10 @@ export class FaultInjector {
         return
       }
     }
+  }
+
+  private instanceName(index: number): string {
+    return this.targets.instances > 1 ? ` instance ${index}` : ''
   }
 }
 

@@ -17,6 +17,8 @@ export interface SoakSettings {
   notifyShare: number
   /** The server's HEARTBEAT_MS (welcome.hb). */
   heartbeatMs: number
+  /** The server's SHUTDOWN_RETRY_MS: clients of a server stopping gracefully come back within it. */
+  shutdownRetryMs: number
   /**
    * Engine timers shortened so that faults resolve in seconds: a blackhole is noticed after
    * hb + heartbeatGraceMs, a blackholed attempt fails after connectTimeoutMs.
@@ -50,6 +52,7 @@ export const SOAK_SETTINGS: Record<SoakSettings['name'], SoakSettings> = {
     confirmShare: 0.15,
     notifyShare: 0.1,
     heartbeatMs: 1000,
+    shutdownRetryMs: 1000,
     engine: ENGINE_FOR_SOAK,
     faults: { minGapMs: 1500, maxGapMs: 4000 },
     drainMs: 90_000,
@@ -66,10 +69,29 @@ export const SOAK_SETTINGS: Record<SoakSettings['name'], SoakSettings> = {
     confirmShare: 0.15,
     notifyShare: 0.1,
     heartbeatMs: 1000,
+    shutdownRetryMs: 1000,
     engine: ENGINE_FOR_SOAK,
     faults: { minGapMs: 1000, maxGapMs: 3000 },
     drainMs: 40_000,
     poisonEveryMs: 250,
     verbose: true,
+  },
+}
+
+/**
+ * The cluster forms: three clients (spread over the instances by the balancer), and the short
+ * one longer and with shorter gaps than the single server's, so that instance kills, graceful
+ * restarts and Redis crashes each fire several times.
+ */
+export const CLUSTER_SOAK_SETTINGS: Record<SoakSettings['name'], SoakSettings> = {
+  full: SOAK_SETTINGS.full,
+  short: {
+    ...SOAK_SETTINGS.short,
+    clients: 3,
+    requests: 3000,
+    pushes: 2400,
+    runSeconds: 120,
+    faults: { minGapMs: 500, maxGapMs: 1500 },
+    drainMs: 60_000,
   },
 }

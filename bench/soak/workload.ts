@@ -33,7 +33,8 @@ export interface PusherSettings {
 
 /**
  * Publishes `total` pushes through the admin route, one at a time under `adminLock` (a
- * server kill waits for the push in flight, so no push is ever left half-known). Each push
+ * server fault waits for the push in flight, so no push is ever left half-known: see
+ * soak/backend.ts). Each push
  * is announced to the ledger with its publish order first. Orders created go to `orders`.
  */
 export async function runPusher(

@@ -17,8 +17,8 @@ export interface RedisProcess {
   readonly url: string
   /** SIGTERM (Redis writes what it holds and exits), then start again on the same port and files. */
   restart(): Promise<void>
-  /** SIGKILL, then start again on the same port and files: only what AOF holds survives. */
-  crash(): Promise<void>
+  /** SIGKILL, then (after `downMs`, default 0) start again on the same port and files: only what AOF holds survives. */
+  crash(downMs?: number): Promise<void>
   /** Stops it and removes its files. */
   stop(): Promise<void>
 }
@@ -53,8 +53,9 @@ export async function startRedis(extra: string[] = []): Promise<RedisProcess> {
       await end('SIGTERM')
       child = await launch(args, port)
     },
-    crash: async () => {
+    crash: async (downMs = 0) => {
       await end('SIGKILL')
+      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs))
       child = await launch(args, port)
     },
     stop: async () => {
