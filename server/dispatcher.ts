@@ -104,10 +104,13 @@ export function newLane(): RequestLane {
 
 function noop(): void {}
 
-/** A commit that could not be made: the request's work is lost, its connection must go. */
-class CommitFailed extends Error {
+/**
+ * The store could not claim or commit a request: its work is lost, and its connection must go
+ * so that the client re-sends it (an `internal` answer would end the request for good).
+ */
+class StoreFailed extends Error {
   constructor(readonly reason: unknown) {
-    super('the answer could not be committed')
+    super('the store could not record the request')
   }
 }
 
@@ -167,7 +170,7 @@ export class Dispatcher {
       },
       (error: unknown) => {
         this.running.delete(key)
-        if (error instanceof CommitFailed) {
+        if (error instanceof StoreFailed) {
           this.deps.log(`request ${frame.id} lost: ${describeError(error.reason)}`)
           reply.lost()
           return
@@ -186,7 +189,9 @@ export class Dispatcher {
     // A safe method runs again on a repeated id (PROTOCOL.md): no remembered answer to look up.
     if (method?.safe) return fitted(frame.id, await this.runSafe(session, frame, method, nowMs), maxFrameBytes)
     for (let wait = 0; ; wait += 1) {
-      const claim = await store.claim(session.identity, answerKey(frame.id), nowMs)
+      const claim = await store.claim(session.identity, answerKey(frame.id), nowMs).catch((error: unknown) => {
+        throw new StoreFailed(error)
+      })
       if (claim.kind === 'answered') return this.remembered(claim.resText, frame.id, maxFrameBytes)
       if (claim.kind === 'busy') {
         await delay(BUSY_WAIT_MS[Math.min(wait, BUSY_WAIT_MS.length - 1)])
@@ -250,7 +255,7 @@ export class Dispatcher {
           },
         )
       } catch (error) {
-        throw new CommitFailed(error)
+        throw new StoreFailed(error)
       }
       if (committed.ok) {
         metrics.requests.inc({ method: this.label(frame), outcome })

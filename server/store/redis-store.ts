@@ -57,7 +57,9 @@ export class RedisStore implements Store {
   private connectedOnce = false
 
   private constructor(private readonly options: RedisStoreOptions) {
-    const retry = { maxRetriesPerRequest: 20, enableAutoPipelining: true, lazyConnect: true }
+    // A command cut off by a lost connection may have run: re-sending it on reconnect (ioredis's
+    // default) would append an admin push twice. It fails instead, and the caller decides.
+    const retry = { maxRetriesPerRequest: 20, enableAutoPipelining: true, lazyConnect: true, autoResendUnfulfilledCommands: false }
     this.redis = new Redis(options.url, retry)
     this.bus = new Redis(options.url, { ...retry, enableAutoPipelining: false })
     for (const [name, lua] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, { numberOfKeys: 0, lua })
