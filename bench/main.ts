@@ -1,9 +1,11 @@
 /**
  * `npm run bench` — our engine beside raw ws, partysocket and socket.io-client, in one run on
- * this machine: throughput, recovery, dead-connection detection, size and React renders.
+ * this machine: throughput, recovery, dead-connection detection, size and React renders; and
+ * ours beside our old engine (bench/lib/old-engine.ts) for storage on a slow bridge, and 1,000 of
+ * ours through a planned server restart.
  * Prints the tables and writes bench/RESULTS.md.
- *   --quick         a smoke run of about a minute (short outages, few trials, hb 2 s)
- *   --only=a,b      figures to run: throughput, recovery, dead, size, renders
+ *   --quick         a smoke run of a few minutes (short outages, few trials, hb 2 s, fewer clients)
+ *   --only=a,b      figures to run: throughput, recovery, dead, size, renders, storage, restart
  *   --no-write      print only, leave bench/RESULTS.md alone
  * Only a full run of every figure writes bench/RESULTS.md; --quick and --only just print.
  */
@@ -11,16 +13,18 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { measureDeadConnection, type DeadConnectionSettings } from './figures/dead-connection'
+import { measurePlannedRestart, type RestartSettings } from './figures/planned-restart'
 import { measureRecovery, type RecoverySettings } from './figures/recovery'
 import { measureRenders } from './figures/renders'
 import { measureSizes } from './figures/size'
+import { measureStorage, type StorageSettings } from './figures/storage'
 import { measureThroughput, type ThroughputSettings } from './figures/throughput'
 import { parseFlags } from './lib/args'
 import { startPeerHost } from './lib/peer-host'
 import { renderResultsMarkdown, type BenchResults } from './lib/results-md'
 
-type FigureName = 'throughput' | 'recovery' | 'dead' | 'size' | 'renders'
-const FIGURES: readonly FigureName[] = ['throughput', 'recovery', 'dead', 'size', 'renders']
+type FigureName = 'throughput' | 'recovery' | 'dead' | 'size' | 'renders' | 'storage' | 'restart'
+const FIGURES: readonly FigureName[] = ['throughput', 'recovery', 'dead', 'size', 'renders', 'storage', 'restart']
 
 interface Plan {
   heartbeatMs: number
@@ -28,6 +32,8 @@ interface Plan {
   recovery: RecoverySettings
   dead: Omit<DeadConnectionSettings, 'heartbeatMs'>
   renderPushes: number
+  storage: StorageSettings
+  restart: RestartSettings
 }
 
 const BENCH_TOKEN = 'bench-token'
@@ -39,6 +45,8 @@ const FULL: Plan = {
   recovery: { outagesMs: [2000, 10_000], outageJitterMs: 1000, trials: 15, settleMs: 6000, capMs: 40_000, longOutageMs: 60_000 },
   dead: { instances: 3, spreadMs: DEFAULT_HEARTBEAT_MS, capMs: 50_000 },
   renderPushes: 1000,
+  storage: { count: 1000, intervalMs: 10, costMs: 2, payloadBytes: 64, settleMs: 1500 },
+  restart: { clients: 1000, retryMs: 3000, bucketMs: 250, settleMs: 6000, capMs: 20_000 },
 }
 
 const QUICK: Plan = {
@@ -47,6 +55,8 @@ const QUICK: Plan = {
   recovery: { outagesMs: [1000, 3000], outageJitterMs: 1000, trials: 2, settleMs: 1000, capMs: 15_000, longOutageMs: 10_000 },
   dead: { instances: 1, spreadMs: 2000, capMs: 12_000 },
   renderPushes: 200,
+  storage: { count: 100, intervalMs: 10, costMs: 2, payloadBytes: 64, settleMs: 1200 },
+  restart: { clients: 200, retryMs: 2000, bucketMs: 250, settleMs: 5500, capMs: 15_000 },
 }
 
 function progress(line: string): void {
@@ -67,9 +77,11 @@ async function main(): Promise<void> {
     deadConnection: null,
     size: null,
     renders: null,
+    storage: null,
+    restart: null,
   }
 
-  const needsServers = only.some((name) => name === 'throughput' || name === 'recovery' || name === 'dead')
+  const needsServers = only.some((name) => name === 'throughput' || name === 'recovery' || name === 'dead' || name === 'storage')
   const host = needsServers ? await startPeerHost({ token: BENCH_TOKEN, heartbeatMs: plan.heartbeatMs }) : null
   try {
     if (host && only.includes('throughput')) {
@@ -94,8 +106,18 @@ async function main(): Promise<void> {
       }
       await Promise.all(timed)
     }
+    // Alone: its busy-waited storage would stall every other client in this process.
+    if (host && only.includes('storage')) {
+      const s = plan.storage
+      progress(`storage: ${s.count} pushes, ${s.count} requests and ${s.count} with an offline stretch, one per ${s.intervalMs} ms, ours and the old engine`)
+      results.storage = await measureStorage(host, s)
+    }
   } finally {
     await host?.stop()
+  }
+  if (only.includes('restart')) {
+    progress(`planned restart: ${plan.restart.clients} clients, retryMs ${plan.restart.retryMs}, a cold and a warm next server`)
+    results.restart = await measurePlannedRestart(plan.restart)
   }
   if (only.includes('size')) {
     progress('size: esbuild bundles')

@@ -26,6 +26,11 @@ export interface RecoverySeries {
   medianMs: number
   /** Trials with no answer within capMs. */
   timedOut: number
+  /** Connection attempts made while nothing listened, per trial, and how long nothing listened in each. */
+  attempts: number[]
+  lengthsMs: number[]
+  /** All the series' attempts per minute of outage. */
+  attemptsPerMinute: number
 }
 
 export interface RecoveryResult {
@@ -67,11 +72,16 @@ export async function measureRecovery(ports: ServerPorts, settings: RecoverySett
 async function runSeries(name: ClientName, ports: ServerPorts, outageMs: number, settings: RecoverySettings, random: () => number): Promise<RecoverySeries> {
   const target = await startProxiedClient(name, ports, `rec-${outageMs}-${name}`)
   const recoveriesMs: number[] = []
+  const attempts: number[] = []
+  const lengthsMs: number[] = []
   try {
     for (let trial = 0; trial < settings.trials; trial += 1) {
       await delay(settings.settleMs)
       const lengthMs = outageMs + random() * settings.outageJitterMs
-      recoveriesMs.push((await runOutage(target, lengthMs, settings.capMs)).recoveryMs)
+      const outcome = await runOutage(target, lengthMs, settings.capMs)
+      recoveriesMs.push(outcome.recoveryMs)
+      attempts.push(outcome.attemptsDuringOutage)
+      lengthsMs.push(lengthMs)
     }
   } finally {
     await target.close()
@@ -81,5 +91,14 @@ async function runSeries(name: ClientName, ports: ServerPorts, outageMs: number,
     recoveriesMs,
     medianMs: median(recoveriesMs),
     timedOut: recoveriesMs.filter((value) => !Number.isFinite(value)).length,
+    attempts,
+    lengthsMs,
+    attemptsPerMinute: perMinute(attempts, lengthsMs),
   }
+}
+
+/** Attempts per minute of outage over trials of `lengthsMs` each; NaN when there were none. */
+export function perMinute(attempts: readonly number[], lengthsMs: readonly number[]): number {
+  const totalMs = lengthsMs.reduce((sum, value) => sum + value, 0)
+  return totalMs > 0 ? (attempts.reduce((sum, value) => sum + value, 0) * 60_000) / totalMs : Number.NaN
 }

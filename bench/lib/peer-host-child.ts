@@ -36,6 +36,10 @@ async function main(settings: PeerHostSettings): Promise<void> {
 
   process.on('message', (message: PeerHostMessage) => {
     if (message.type === 'push') reference.push(message.topic, message.data)
+    if (message.type === 'push-series') {
+      const { topic, count, intervalMs, bytes } = message
+      void pushSeries(count, intervalMs, (n) => reference.push(topic, { n, text: 'x'.repeat(bytes) })).then(() => send({ type: 'push-series-done' }))
+    }
     if (message.type === 'cpu') {
       const usage = process.cpuUsage()
       send({ type: 'cpu-usage', micros: usage.user + usage.system })
@@ -45,6 +49,16 @@ async function main(settings: PeerHostSettings): Promise<void> {
     }
   })
   send({ type: 'ready', referencePort: reference.port, socketIoPort })
+}
+
+/** Calls `push` `count` times, the n-th at start + n × intervalMs (sooner if one runs late), each after the last committed. */
+async function pushSeries(count: number, intervalMs: number, push: (n: number) => Promise<unknown>): Promise<void> {
+  const startedAt = performance.now()
+  for (let n = 0; n < count; n += 1) {
+    const waitMs = startedAt + n * intervalMs - performance.now()
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs))
+    await push(n)
+  }
 }
 
 function send(message: PeerHostMessage): void {

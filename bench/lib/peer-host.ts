@@ -14,6 +14,8 @@ export type PeerHostMessage =
   | { type: 'ready'; referencePort: number; socketIoPort: number }
   | { type: 'failed'; message: string }
   | { type: 'push'; topic: string; data?: unknown }
+  | { type: 'push-series'; topic: string; count: number; intervalMs: number; bytes: number }
+  | { type: 'push-series-done' }
   | { type: 'cpu' }
   | { type: 'cpu-usage'; micros: number }
   | { type: 'stop' }
@@ -25,6 +27,12 @@ export interface PeerHost {
   readonly settings: PeerHostSettings
   /** Asks the reference server to push to every session. */
   push(topic: string, data?: unknown): void
+  /**
+   * `count` pushes of `topic`, one every `intervalMs` on the server's own clock (the bench
+   * process's event loop does not pace them), each `{ n, text }` with `bytes` of text; resolves
+   * once the last one is committed.
+   */
+  pushSeries(topic: string, count: number, intervalMs: number, bytes: number): Promise<void>
   /** CPU time (user + system, µs) the server child has used so far. */
   cpuMicros(): Promise<number>
   /** Stops the servers and waits for the child to exit (killed after 5 s). */
@@ -59,6 +67,20 @@ export async function startPeerHost(settings: PeerHostSettings): Promise<PeerHos
     push: (topic, data) => {
       child.send({ type: 'push', topic, data } satisfies PeerHostMessage)
     },
+    pushSeries: (topic, count, intervalMs, bytes) =>
+      withTimeout(
+        new Promise<void>((resolve) => {
+          const onMessage = (message: PeerHostMessage): void => {
+            if (message.type !== 'push-series-done') return
+            child.off('message', onMessage)
+            resolve()
+          }
+          child.on('message', onMessage)
+          child.send({ type: 'push-series', topic, count, intervalMs, bytes } satisfies PeerHostMessage)
+        }),
+        count * intervalMs + 30_000,
+        'server child push series',
+      ),
     cpuMicros: () =>
       withTimeout(
         new Promise<number>((resolve) => {
