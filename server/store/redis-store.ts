@@ -57,9 +57,11 @@ export class RedisStore implements Store {
   private connectedOnce = false
 
   private constructor(private readonly options: RedisStoreOptions) {
-    // A command cut off by a lost connection may have run: re-sending it on reconnect (ioredis's
-    // default) would append an admin push twice. It fails instead, and the caller decides.
-    const retry = { maxRetriesPerRequest: 20, enableAutoPipelining: true, lazyConnect: true, autoResendUnfulfilledCommands: false }
+    // ioredis re-sends commands a lost connection cut off; a commit carrying an answer is
+    // guarded by its claim, but an admin push cut off this way may be appended twice.
+    // (autoResendUnfulfilledCommands: false left a push's commit unsettled after a Redis
+    // crash in the cluster soak, so it stays on until that is understood.)
+    const retry = { maxRetriesPerRequest: 20, enableAutoPipelining: true, lazyConnect: true }
     this.redis = new Redis(options.url, retry)
     this.bus = new Redis(options.url, { ...retry, enableAutoPipelining: false })
     for (const [name, lua] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, { numberOfKeys: 0, lua })
