@@ -60,7 +60,6 @@ export class Connection implements SessionPeer, FrameWindow {
   session: ActiveSession | null = null
   /** The peer's address (IP). */
   readonly address: string
-  /** Frames that came while the hello was being authenticated. */
   /** Frames that came while the hello was checked, in order (null: a binary frame). */
   private held: Array<string | null> = []
   windowStartMs = -Infinity
@@ -261,7 +260,7 @@ export class Connection implements SessionPeer, FrameWindow {
         this.badFrame('hello was already received on this connection')
         return
       case 'req':
-        this.deps.dispatcher.dispatch(session, frame, this.replies.reserve(), this.lane)
+        this.deps.dispatcher.dispatch(session, frame, this.replies.reserve(frame.id), this.lane)
         return
       case 'ack':
         if (!this.deps.hub.ack(this, session, frame.seq)) {

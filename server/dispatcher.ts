@@ -14,7 +14,7 @@ import { MAX_TOPIC_LENGTH } from './constants'
 import { CodedError, describeError, isCodedError } from './errors'
 import type { RateTable } from './limits'
 import type { ServerMetrics } from './metrics'
-import { answerKey, failureFrame, isMethodName, isStorableName, METHOD_MAX_LENGTH, resultFrame } from './protocol'
+import { answerKey, failureFrame, fittedAnswer, isMethodName, isStorableName, METHOD_MAX_LENGTH, resultFrame } from './protocol'
 import type { ReqFrame } from './protocol'
 import type { ReplySlot } from './reply-queue'
 import type { ActiveSession } from './session-hub'
@@ -133,7 +133,7 @@ export class Dispatcher {
     const nowMs = Date.now()
     // One identity's flood, on any number of connections, cannot slow the others: it is refused.
     if (!this.deps.requestRate.take(session.identity, nowMs)) {
-      reply.send(fitted(frame.id, failureFrame(frame.id, 'limit', 'too many requests from this identity: slow down'), reply.maxFrameBytes))
+      reply.send(failureFrame(frame.id, 'limit', 'too many requests from this identity: slow down'))
       metrics.requests.inc({ method: '(limited)', outcome: 'limit' })
       metrics.limited.inc({ limit: 'requests_per_identity' })
       return
@@ -149,7 +149,7 @@ export class Dispatcher {
     if (earlier) {
       // The same id again while it runs here (a re-send on a new connection): one run, two answers.
       earlier.then(
-        (resText) => reply.send(fitted(frame.id, resText, reply.maxFrameBytes)),
+        (resText) => reply.send(resText),
         () => reply.lost(),
       )
       return
@@ -187,19 +187,19 @@ export class Dispatcher {
     const { store } = this.deps
     const method = frame.problem === undefined && isMethodName(frame.method) ? this.deps.methods.get(frame.method) : undefined
     // A safe method runs again on a repeated id (PROTOCOL.md): no remembered answer to look up.
-    if (method?.safe) return fitted(frame.id, await this.runSafe(session, frame, method, nowMs), maxFrameBytes)
+    if (method?.safe) return this.runSafe(session, frame, method, nowMs)
     for (let wait = 0; ; wait += 1) {
       const claim = await store.claim(session.identity, answerKey(frame.id), nowMs).catch((error: unknown) => {
         throw new StoreFailed(error)
       })
-      if (claim.kind === 'answered') return this.remembered(claim.resText, frame.id, maxFrameBytes)
+      if (claim.kind === 'answered') return this.remembered(claim.resText)
       if (claim.kind === 'busy') {
         await delay(BUSY_WAIT_MS[Math.min(wait, BUSY_WAIT_MS.length - 1)])
         continue
       }
       const outcome = await this.runOnce(session, frame, method, claim.claim, nowMs, maxFrameBytes, early)
       if (outcome.kind === 'done') return outcome.resText
-      if (outcome.kind === 'answered') return this.remembered(outcome.resText, frame.id, maxFrameBytes)
+      if (outcome.kind === 'answered') return this.remembered(outcome.resText)
       // Our claim lapsed and another instance holds it now: look again.
     }
   }
@@ -242,7 +242,7 @@ export class Dispatcher {
           pushes.length = 0
         }
       }
-      const sized = fitted(frame.id, resText, maxFrameBytes)
+      const sized = fittedAnswer(frame.id, resText, maxFrameBytes)
       if (sized !== resText) outcome = 'too_large'
       // What the client is told is what a re-sent id gets: the too_large answer included.
       resText = sized
@@ -296,9 +296,10 @@ export class Dispatcher {
     return isMethodName(frame.method) && this.deps.methods.has(frame.method) ? frame.method : '(unknown)'
   }
 
-  private remembered(resText: string, id: string, maxFrameBytes: number): string {
+  /** A remembered answer; its slot sizes it to this client's limit, which may be smaller now. */
+  private remembered(resText: string): string {
     this.deps.metrics.dedupeHits.inc()
-    return fitted(id, resText, maxFrameBytes)
+    return resText
   }
 
   private context(session: ActiveSession, nowMs: number, writes: DataWrite[], pushes: PushSpec[]): MethodContext {
@@ -345,7 +346,7 @@ export class Dispatcher {
       outcome = error.code === 'limit' ? 'limit' : 'bad_request'
       resText = failureFrame(frame.id, error.code, error.message)
     }
-    reply.send(fitted(frame.id, resText, reply.maxFrameBytes))
+    reply.send(resText)
     this.deps.metrics.requests.inc({ method: frame.method, outcome })
   }
 }
@@ -365,17 +366,6 @@ export function targetOf(to: PushAddress): PushTarget {
   if (to === undefined) return { kind: 'all' }
   if ('user' in to) return { kind: 'user', user: to.user }
   return { kind: 'topic', topic: to.topic }
-}
-
-/** `resText`, or a `too_large` failure when it is over the client's limit. */
-function fitted(id: string, resText: string, maxFrameBytes: number): string {
-  // A UTF-16 unit is at most 3 UTF-8 bytes: most answers are decided without counting.
-  if (resText.length * 3 <= maxFrameBytes) return resText
-  const bytes = Buffer.byteLength(resText)
-  if (bytes <= maxFrameBytes) return resText
-  const tooLarge = failureFrame(id, 'too_large', `the answer is ${bytes} bytes, over this connection's ${maxFrameBytes}-byte limit`)
-  // Fits in MIN_CLIENT_MAX_BYTES whatever the id.
-  return Buffer.byteLength(tooLarge) <= maxFrameBytes ? tooLarge : failureFrame(id, 'too_large', 'the answer is over this connection\'s limit')
 }
 
 function delay(ms: number): Promise<void> {

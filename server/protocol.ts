@@ -213,6 +213,17 @@ export function failureFrame(id: string, code: string, message: string): string 
   return JSON.stringify({ type: 'res', id, ok: false, error: { code, message } })
 }
 
+/** `resText`, or a `too_large` failure of request `id` when it is over the client's limit. */
+export function fittedAnswer(id: string, resText: string, maxFrameBytes: number): string {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: most answers are decided without counting.
+  if (resText.length * 3 <= maxFrameBytes) return resText
+  const bytes = Buffer.byteLength(resText)
+  if (bytes <= maxFrameBytes) return resText
+  const tooLarge = failureFrame(id, 'too_large', `the answer is ${bytes} bytes, over this connection's ${maxFrameBytes}-byte limit`)
+  // Fits in MIN_CLIENT_MAX_BYTES whatever the id.
+  return Buffer.byteLength(tooLarge) <= maxFrameBytes ? tooLarge : failureFrame(id, 'too_large', 'the answer is over this connection\'s limit')
+}
+
 /**
  * A `push` frame from pre-serialized parts, so a fan-out serializes its payload once.
  * `topicJson` is `JSON.stringify(topic)`; `dataJson` is null when the push has no data.

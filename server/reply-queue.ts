@@ -5,11 +5,13 @@
  * written once every slot before it has one.
  */
 
-/** Where one request's answer goes. */
+import { fittedAnswer } from './protocol'
+
+/** Where one request's answer goes; every answer is sized to the client's limit here. */
 export interface ReplySlot {
   /** The largest frame the client accepts (hello.max). */
   readonly maxFrameBytes: number
-  /** The answer: written once the answers of every earlier request are. */
+  /** The answer: written once the answers of every earlier request are, as `too_large` when over the limit. */
   send(resText: string): void
   /** The request's work was lost (its commit failed): the connection cannot be trusted any more. */
   lost(): void
@@ -28,8 +30,8 @@ export class ReplyQueue {
     return this.waiting.length
   }
 
-  /** A slot for the request that just arrived. */
-  reserve(): ReplySlot {
+  /** A slot for request `id`, which just arrived. */
+  reserve(id: string): ReplySlot {
     const entry: { text: string | null } = { text: null }
     this.waiting.push(entry)
     let settled = false
@@ -41,7 +43,7 @@ export class ReplyQueue {
       send: (text) => {
         if (settled) return
         settled = true
-        entry.text = text
+        entry.text = fittedAnswer(id, text, sink.maxFrameBytes)
         this.release()
       },
       lost: () => {
