@@ -3,11 +3,11 @@ import globals from 'globals'
 import reactHooks from 'eslint-plugin-react-hooks'
 import tseslint from 'typescript-eslint'
 
-// Code under src/ runs inside WeChat's JS engine: no Node built-ins there.
+// Code under src/ and packages/client/src/ runs inside WeChat's JS engine: no Node built-ins there.
 const nodeBuiltins = ['fs', 'path', 'os', 'crypto', 'net', 'http', 'https', 'child_process', 'events', 'stream', 'util', 'buffer', 'url', 'zlib', 'ws']
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'dist-*/', 'coverage/', 'data/', '.swc/', 'bench/out/'] },
+  { ignores: ['node_modules/', 'dist/', 'dist-*/', 'packages/*/dist/', 'coverage/', 'data/', '.swc/', 'bench/out/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -24,19 +24,22 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/**/*.{ts,tsx}'],
+    files: ['src/**/*.{ts,tsx}', 'packages/client/src/**/*.{ts,tsx}'],
     plugins: { 'react-hooks': reactHooks },
     languageOptions: { globals: { ...globals.browser } },
     rules: {
       ...reactHooks.configs.recommended.rules,
       'no-restricted-imports': ['error', {
         paths: nodeBuiltins.map((name) => ({ name, message: 'src/ runs on weapp: Node built-ins are not there.' })),
-        patterns: [{ group: ['node:*'], message: 'src/ runs on weapp: Node built-ins are not there.' }],
+        patterns: [
+          { group: ['node:*'], message: 'src/ runs on weapp: Node built-ins are not there.' },
+          { group: ['**/packages/*'], message: 'The demo imports the layer by package name, as a user would.' },
+        ],
       }],
     },
   },
   {
-    files: ['src/socket/core/**/*.ts', 'src/socket/plain/**/*.ts'],
+    files: ['packages/client/src/core/**/*.ts', 'packages/client/src/plain/**/*.ts'],
     rules: {
       // The engines are plain TypeScript: only taro/ (the platform adapter) and react/ may import Taro or React.
       'no-restricted-imports': ['error', {
@@ -49,7 +52,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/socket/core/**/*.ts'],
+    files: ['packages/client/src/core/**/*.ts'],
     rules: {
       // A v1 build must not carry plain mode.
       'no-restricted-imports': ['error', {

@@ -8,6 +8,9 @@ const shared = {
   moduleNameMapper: {
     '^@tarojs/taro$': '<rootDir>/test/mocks/taro.ts',
     '^@/(.*)$': '<rootDir>/src/$1',
+    // The packages by name, from their sources (as tsconfig.json's paths and the Taro build do).
+    '^taro-reliable-socket$': '<rootDir>/packages/client/src/index.ts',
+    '^taro-reliable-socket/(plain|taro|react)$': '<rootDir>/packages/client/src/$1/index.ts',
   },
   moduleFileExtensions: ['ts', 'tsx', 'js', 'json'],
 }

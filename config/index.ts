@@ -1,8 +1,13 @@
+import path from 'node:path'
 import { defineConfig, type UserConfigExport } from '@tarojs/cli'
 import TsconfigPathsPlugin from 'tsconfig-paths-webpack-plugin'
 import devConfig from './dev'
 import prodConfig from './prod'
 import { buildTimeSettings } from './settings'
+
+// The demo imports the layer by package name; tsconfig's paths point the name at the package's
+// sources, which Taro compiles only when told to (it compiles src/ and node_modules/*taro*).
+const LAYER_SOURCES = path.resolve(__dirname, '../packages/client/src')
 
 export default defineConfig<'webpack5'>(async (merge) => {
   const platform = process.env.TARO_ENV
@@ -27,6 +32,7 @@ export default defineConfig<'webpack5'>(async (merge) => {
     compiler: 'webpack5',
     cache: { enable: false },
     mini: {
+      compile: { include: [LAYER_SOURCES] },
       postcss: {
         pxtransform: { enable: true, config: {} },
         cssModules: { enable: false, config: { namingPattern: 'module', generateScopedName: '[name]__[local]___[hash:base64:5]' } },
@@ -36,6 +42,7 @@ export default defineConfig<'webpack5'>(async (merge) => {
       },
     },
     h5: {
+      compile: { include: [LAYER_SOURCES] },
       publicPath: '/',
       staticDirectory: 'static',
       output: {

@@ -1,5 +1,5 @@
-import { createSocketEngine } from '../../src/socket/core/engine'
-import type { SocketState } from '../../src/socket/core/types'
+import { createSocketEngine } from '../../packages/client/src/core/engine'
+import type { SocketState } from '../../packages/client/src/core/types'
 import { createWsPlatform } from '../../test/helpers/ws-platform'
 import { withTimeout } from '../lib/wait'
 import type { BenchClient, ClientEndpoints } from './types'

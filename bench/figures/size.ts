@@ -33,20 +33,21 @@ export const SIZE_EXTERNALS = ['react', 'react-dom', '@tarojs/taro', 'zustand']
 const ROOT = path.resolve(__dirname, '../..')
 
 /**
- * What an app imports, by layer. A v1 build of the app never carries plain mode: its engine is
- * chosen by a build-time constant, so the bundles define TARO_APP_WS_PROTOCOL as the app's
- * config does and the minifier drops the other engine.
+ * What an app imports, by the package's entry points (from their sources, bundled as an app's
+ * build would). A v1 app never imports plain mode, so it does not carry it.
  */
 const ENTRIES: ReadonlyArray<{ label: string; entry: string; contents: () => string }> = [
-  { label: 'ours: v1 engine', entry: 'src/socket/core/engine.ts', contents: () => "export { createSocketEngine } from './src/socket/core/engine'" },
-  { label: 'ours: plain engine', entry: 'src/socket/plain/engine.ts', contents: () => "export { createPlainEngine } from './src/socket/plain/engine'" },
+  { label: 'ours: v1 engine', entry: 'taro-reliable-socket (createSocketEngine)', contents: () => "export { createSocketEngine } from './packages/client/src/index'" },
+  { label: 'ours: plain engine', entry: 'taro-reliable-socket/plain', contents: () => "export { createPlainEngine } from './packages/client/src/plain/index'" },
+  { label: 'ours: Taro adapter with the v1 engine', entry: 'taro-reliable-socket/taro', contents: () => "export * from './packages/client/src/taro/index'" },
+  { label: 'ours: React hooks (no engine)', entry: 'taro-reliable-socket/react', contents: () => "export * from './packages/client/src/react/index'" },
   {
     label: 'ours: whole layer, v1 (engine, React hooks, Taro adapter)',
-    entry: 'src/socket/index.ts, as a v1 app imports it',
+    entry: 'what a v1 app imports: /taro, /react and SocketError',
     contents: () => [
-      "export { useSocket, useSocketState } from './src/socket/react/use-socket'",
-      "export { getAppSocket } from './src/socket/taro/app-socket'",
-      "export { SocketError } from './src/socket/core/errors'",
+      "export { createTaroSocket } from './packages/client/src/taro/index'",
+      "export { createSocketHooks, useSocketLifecycle } from './packages/client/src/react/index'",
+      "export { SocketError } from './packages/client/src/index'",
     ].join('\n'),
   },
   { label: 'partysocket', entry: 'partysocket', contents: () => "export * from 'partysocket'" },

@@ -1,5 +1,5 @@
-import type { SocketPlatform } from '../../src/socket/core/platform'
-import { createSocketEngine } from '../../src/socket/core/engine'
+import type { SocketPlatform } from '../../packages/client/src/core/platform'
+import { createSocketEngine } from '../../packages/client/src/core/engine'
 import { createWsPlatform, type WsPlatform } from '../../test/helpers/ws-platform'
 import { loadOldEngine, OLD_ENGINE_COMMIT } from '../lib/old-engine'
 import type { PeerHost } from '../lib/peer-host'

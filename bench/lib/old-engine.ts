@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { build, type Plugin } from 'esbuild'
-import type { SocketPlatform } from '../../src/socket/core/platform'
+import type { SocketPlatform } from '../../packages/client/src/core/platform'
 import { BenchError } from './wait'
 
 /** The last commit before the Engine 2 rewrite: "today" in issue 12's storage goal. */

@@ -8,9 +8,9 @@ import { JSDOM } from 'jsdom'
 import { createElement, useState, type ReactElement } from 'react'
 import { startReferenceServer } from '../../server/app'
 import { createWsPlatform } from '../../test/helpers/ws-platform'
-import { setAppSocket } from '../../src/socket/taro/app-socket'
-import { createSocketEngine } from '../../src/socket/core/engine'
-import { useSocket, useSocketState } from '../../src/socket/react/use-socket'
+import { setAppSocket } from '../../src/services/socket'
+import { createSocketEngine } from '../../packages/client/src/core/engine'
+import { useSocket, useSocketState } from '../../src/services/socket'
 
 export interface RendersReport {
   pushes: number

@@ -7,7 +7,7 @@
  * unexpected and fails the soak.
  */
 import WebSocket from 'ws'
-import type { SocketEngine } from '../../src/socket/core/socket-engine'
+import type { SocketEngine } from '../../packages/client/src/core/socket-engine'
 import { delay } from '../lib/wait'
 
 /** Poison requests are recognised by this prefix in their params or method, so the ledger never books them. */

@@ -1,4 +1,4 @@
-import type { EngineOptions } from '../../src/socket/core/types'
+import type { EngineOptions } from '../../packages/client/src/core/types'
 import type { FaultSchedule } from './faults'
 
 /** One form of the soak. */

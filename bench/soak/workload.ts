@@ -1,5 +1,5 @@
-import type { SocketEngine } from '../../src/socket/core/engine'
-import type { PushMessage } from '../../src/socket/core/types'
+import type { SocketEngine } from '../../packages/client/src/core/engine'
+import type { PushMessage } from '../../packages/client/src/core/types'
 import type { Mutex } from '../lib/mutex'
 import { delay } from '../lib/wait'
 import type { SoakLedger } from './ledger'

@@ -1,9 +1,9 @@
 import fc from 'fast-check'
-import { createSocketEngine, type SocketEngine } from '../../src/socket/core/engine'
-import { SocketError } from '../../src/socket/core/errors'
-import type { SocketTaskLike } from '../../src/socket/core/platform'
-import { utf8ByteLength } from '../../src/socket/core/protocol'
-import type { SocketState, SocketStatus } from '../../src/socket/core/types'
+import { createSocketEngine, type SocketEngine } from '../../packages/client/src/core/engine'
+import { SocketError } from '../../packages/client/src/core/errors'
+import type { SocketTaskLike } from '../../packages/client/src/core/platform'
+import { utf8ByteLength } from '../../packages/client/src/core/protocol'
+import type { SocketState, SocketStatus } from '../../packages/client/src/core/types'
 import { FakePlatform, flushMicrotasks, type FakeSocketTask, type SentFrame } from '../helpers/fake-platform'
 
 /**

@@ -1,7 +1,7 @@
-import { createSocketEngine, type SocketEngine } from '../../src/socket/core/engine'
-import { createPlainEngine, type PlainEngineOptions } from '../../src/socket/plain/engine'
-import type { SocketPlatform, SocketTaskLike } from '../../src/socket/core/platform'
-import type { SocketState } from '../../src/socket/core/types'
+import { createSocketEngine, type SocketEngine } from '../../packages/client/src/core/engine'
+import { createPlainEngine, type PlainEngineOptions } from '../../packages/client/src/plain/engine'
+import type { SocketPlatform, SocketTaskLike } from '../../packages/client/src/core/platform'
+import type { SocketState } from '../../packages/client/src/core/types'
 
 type Listener<T> = (value: T) => void
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import WebSocket, { type ClientOptions, type RawData } from 'ws'
-import type { SocketPlatform, SocketTaskLike } from '../../src/socket/core/platform'
+import type { SocketPlatform, SocketTaskLike } from '../../packages/client/src/core/platform'
 
 /**
  * A SocketPlatform for Node: sockets from the `ws` package, storage in a Map (optionally

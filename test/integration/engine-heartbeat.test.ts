@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { createSocketEngine, type SocketEngine } from '../../src/socket/core/engine'
+import { createSocketEngine, type SocketEngine } from '../../packages/client/src/core/engine'
 import { createWsPlatform, waitForState, waitUntil, type WsPlatform } from '../helpers/ws-platform'
 
 /**

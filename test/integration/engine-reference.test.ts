@@ -1,5 +1,5 @@
-import { createSocketEngine, type SocketEngine } from '../../src/socket/core/engine'
-import type { EngineOptions, PushMessage } from '../../src/socket/core/types'
+import { createSocketEngine, type SocketEngine } from '../../packages/client/src/core/engine'
+import type { EngineOptions, PushMessage } from '../../packages/client/src/core/types'
 import type { ReferenceServer, ReferenceServerOptions } from '../../server/app'
 import { startTestServer } from '../helpers/reference-server'
 import { createWsPlatform, waitForState, type WsPlatform } from '../helpers/ws-platform'

@@ -1,5 +1,5 @@
-import { createSocketEngine, type SocketEngine } from '../../src/socket/core/engine'
-import type { PushMessage } from '../../src/socket/core/types'
+import { createSocketEngine, type SocketEngine } from '../../packages/client/src/core/engine'
+import type { PushMessage } from '../../packages/client/src/core/types'
 import { TEST_SOCKET_TOKEN, spawnServerProcess, type ServerProcess } from '../helpers/reference-server'
 import { createWsPlatform, waitForState, type WsPlatform } from '../helpers/ws-platform'
 

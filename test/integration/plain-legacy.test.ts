@@ -5,9 +5,9 @@
  */
 import { startLegacyBackend, type LegacyBackend } from '../../server/legacy/backend'
 import type { Order } from '../../server/demo/orders'
-import type { SocketEngine } from '../../src/socket/core/socket-engine'
-import type { PushMessage } from '../../src/socket/core/types'
-import { createPlainEngine, type PlainEngineOptions } from '../../src/socket/plain/engine'
+import type { SocketEngine } from '../../packages/client/src/core/socket-engine'
+import type { PushMessage } from '../../packages/client/src/core/types'
+import { createPlainEngine, type PlainEngineOptions } from '../../packages/client/src/plain/engine'
 import { getFreePort } from '../helpers/reference-server'
 import { createWsPlatform, waitForState, waitUntil, type WsPlatform } from '../helpers/ws-platform'
 

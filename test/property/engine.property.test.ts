@@ -1,6 +1,6 @@
 import fc from 'fast-check'
-import { SocketError } from '../../src/socket/core/errors'
-import type { SocketState } from '../../src/socket/core/types'
+import { SocketError } from '../../packages/client/src/core/errors'
+import type { SocketState } from '../../packages/client/src/core/types'
 import { FakePlatform, createFakeEngine, flushMicrotasks, welcome, type FakeSocketTask } from '../helpers/fake-platform'
 
 /**

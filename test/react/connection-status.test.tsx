@@ -1,7 +1,7 @@
 import { act, render } from '@testing-library/react'
 import { pageLifecycle, TestPage } from '../mocks/taro'
 import { createFakeEngine, flushMicrotasks, type FakeEngine } from '../helpers/fake-platform'
-import { setAppSocket } from '../../src/socket/taro/app-socket'
+import { setAppSocket } from '../../src/services/socket'
 import ConnectionStatus from '../../src/components/connection-status'
 
 let fake: FakeEngine

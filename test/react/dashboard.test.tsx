@@ -6,7 +6,7 @@
 import { act, fireEvent, render } from '@testing-library/react'
 import { pageLifecycle, TestPage } from '../mocks/taro'
 import { createFakeEngine, flushMicrotasks, type FakeEngine, type FakeSocketTask } from '../helpers/fake-platform'
-import { setAppSocket } from '../../src/socket/taro/app-socket'
+import { setAppSocket } from '../../src/services/socket'
 import IndexPage from '../../src/pages/index'
 import type { Order } from '../../src/services/orders'
 

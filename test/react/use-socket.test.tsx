@@ -2,20 +2,21 @@ import { act, render, screen } from '@testing-library/react'
 import { useState } from 'react'
 import { pageLifecycle, TestPage } from '../mocks/taro'
 import { createFakeEngine, flushMicrotasks, type FakeEngine } from '../helpers/fake-platform'
-import { setAppSocket } from '../../src/socket/taro/app-socket'
-import { useSocket, useSocketState, type UseSocketResult } from '../../src/socket/react/use-socket'
-import type { PageMessage } from '../../src/socket/react/page-router'
-import type { SocketState } from '../../src/socket/core/types'
+import { createSocketHooks, type UseSocketResult } from '../../packages/client/src/react/use-socket'
+import type { PageMessage } from '../../packages/client/src/react/page-router'
+import type { SocketState } from '../../packages/client/src/core/types'
 
 let fake: FakeEngine
 
+// The hooks read the engine through this getter on every render, as an app's lazy engine is.
+const { useSocket, useSocketState } = createSocketHooks(() => fake.engine)
+
 beforeEach(() => {
   fake = createFakeEngine()
-  setAppSocket(fake.engine)
 })
 
 afterEach(() => {
-  setAppSocket(null)
+  fake.engine.destroy()
   pageLifecycle.reset()
 })
 

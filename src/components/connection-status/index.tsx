@@ -1,8 +1,7 @@
 import { useEffect, useState } from 'react'
 import { Button, Text, View } from '@tarojs/components'
-import type { SocketState } from '../../socket/core/types'
-import { useSocketState } from '../../socket/react/use-socket'
-import { getAppSocket } from '../../socket/taro/app-socket'
+import type { SocketState } from 'taro-reliable-socket'
+import { getAppSocket, useSocketState } from '../../services/socket'
 import { STATUS_LABELS, statusHint } from './labels'
 import './index.scss'
 

@@ -1,4 +1,4 @@
-import type { SocketStatus } from '../../socket/core/types'
+import type { SocketStatus } from 'taro-reliable-socket'
 
 /** Chinese labels shown beside the contract's machine words. */
 export const STATUS_LABELS: Record<SocketStatus, string> = {

@@ -2,9 +2,9 @@ import { useCallback, useRef, useState } from 'react'
 import Taro, { useDidShow } from '@tarojs/taro'
 import { Button, Text, View } from '@tarojs/components'
 import ConnectionStatus from '../../components/connection-status'
-import { SocketError } from '../../socket/core/errors'
-import type { PageMessage } from '../../socket/react/page-router'
-import { useSocket } from '../../socket/react/use-socket'
+import { SocketError } from 'taro-reliable-socket'
+import type { PageMessage } from 'taro-reliable-socket/react'
+import { useSocket } from '../../services/socket'
 import {
   addOrder, appendPage, EMPTY_DASHBOARD, isOrder, KIND_LABELS, markConfirmed, ORDER_STATUS_LABELS, parseOrderPage, replaceOrder,
   type Dashboard, type Order,

@@ -1,5 +1,5 @@
-import { backoffSlotMs, slotDelayMs, unitInterval } from '../../../src/socket/core/backoff'
-import { ENGINE_DEFAULTS } from '../../../src/socket/core/constants'
+import { backoffSlotMs, slotDelayMs, unitInterval } from '../../../packages/client/src/core/backoff'
+import { ENGINE_DEFAULTS } from '../../../packages/client/src/core/constants'
 
 const options = { backoffBaseMs: ENGINE_DEFAULTS.backoffBaseMs, backoffCapMs: ENGINE_DEFAULTS.backoffCapMs }
 

@@ -1,5 +1,5 @@
-import { EngineEvents } from '../../../src/socket/core/events'
-import { SocketError } from '../../../src/socket/core/errors'
+import { EngineEvents } from '../../../packages/client/src/core/events'
+import { SocketError } from '../../../packages/client/src/core/errors'
 
 test('events reach their listeners; throws are reported as listener_failed', () => {
   const reported: SocketError[] = []

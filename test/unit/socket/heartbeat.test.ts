@@ -1,4 +1,4 @@
-import { startHeartbeat } from '../../../src/socket/core/heartbeat'
+import { startHeartbeat } from '../../../packages/client/src/core/heartbeat'
 
 beforeEach(() => jest.useFakeTimers())
 afterEach(() => jest.useRealTimers())

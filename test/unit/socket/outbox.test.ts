@@ -1,5 +1,5 @@
-import { Outbox } from '../../../src/socket/core/outbox'
-import type { OutboxEntry } from '../../../src/socket/core/types'
+import { Outbox } from '../../../packages/client/src/core/outbox'
+import type { OutboxEntry } from '../../../packages/client/src/core/types'
 
 const entry = (id: string, params?: unknown): OutboxEntry => ({
   id, method: 'm', frame: JSON.stringify({ type: 'req', id, method: 'm', params }), createdAt: 1, sends: 0, ...(params === undefined ? {} : { params }),

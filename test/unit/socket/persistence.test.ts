@@ -1,5 +1,5 @@
-import { Persistence, storageKeys } from '../../../src/socket/core/persistence'
-import type { SocketError } from '../../../src/socket/core/errors'
+import { Persistence, storageKeys } from '../../../packages/client/src/core/persistence'
+import type { SocketError } from '../../../packages/client/src/core/errors'
 import { FakePlatform, flushMicrotasks } from '../../helpers/fake-platform'
 
 beforeEach(() => jest.useFakeTimers())

@@ -1,4 +1,4 @@
-import { encodePlain, resolveMapping, valueAt } from '../../../src/socket/plain/mapping'
+import { encodePlain, resolveMapping, valueAt } from '../../../packages/client/src/plain/mapping'
 
 describe('the default mapping: the original backend', () => {
   const mapping = resolveMapping()

@@ -2,12 +2,12 @@
  * The connection policy as a table: every phase × every event, and the close-code column of
  * PROTOCOL.md, checked on the pure `step` function (no timers, no sockets).
  */
-import { ENGINE_DEFAULTS } from '../../../src/socket/core/constants'
-import { actionFor, actionForCloseCode } from '../../../src/socket/core/close-codes'
+import { ENGINE_DEFAULTS } from '../../../packages/client/src/core/constants'
+import { actionFor, actionForCloseCode } from '../../../packages/client/src/core/close-codes'
 import {
   initialLinkModel, statusOf, timersOf, type EndCause, type LinkEvent, type LinkModel, type LinkPhase, type PolicyContext,
-} from '../../../src/socket/core/phases'
-import { step } from '../../../src/socket/core/policy'
+} from '../../../packages/client/src/core/phases'
+import { step } from '../../../packages/client/src/core/policy'
 
 const NOW = 1_000_000
 const cfg = { ...ENGINE_DEFAULTS }

@@ -1,6 +1,6 @@
 import {
   encodeAck, encodeHello, encodePing, encodeRequest, exceedsBytes, identifyOversized, parseJsonObject, parseServerFrame, utf8ByteLength,
-} from '../../../src/socket/core/protocol'
+} from '../../../packages/client/src/core/protocol'
 
 describe('utf8ByteLength', () => {
   const samples = ['', 'abc', 'é', '订单', '€', '😀', 'a😀b订€', '\u0000', '\u07ff\u0800', '\uffff']

@@ -1,4 +1,4 @@
-import { createRequestIds, randomBase36 } from '../../../src/socket/core/request-ids'
+import { createRequestIds, randomBase36 } from '../../../packages/client/src/core/request-ids'
 import { FakePlatform, createFakeEngine } from '../../helpers/fake-platform'
 
 function mapStorage(initial: Record<string, string> = {}) {

@@ -1,5 +1,5 @@
 import { createFakeEngine, flushMicrotasks, welcome } from '../../helpers/fake-platform'
-import type { SocketStatus } from '../../../src/socket/core/types'
+import type { SocketStatus } from '../../../packages/client/src/core/types'
 
 beforeEach(() => jest.useFakeTimers())
 afterEach(() => jest.useRealTimers())

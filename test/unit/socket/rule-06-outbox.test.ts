@@ -1,5 +1,5 @@
 import { FakePlatform, createFakeEngine, flushMicrotasks, storedOutbox } from '../../helpers/fake-platform'
-import type { ResponseMessage } from '../../../src/socket/core/types'
+import type { ResponseMessage } from '../../../packages/client/src/core/types'
 
 beforeEach(() => jest.useFakeTimers())
 afterEach(() => jest.useRealTimers())

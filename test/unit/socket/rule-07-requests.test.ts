@@ -1,4 +1,4 @@
-import { SocketError } from '../../../src/socket/core/errors'
+import { SocketError } from '../../../packages/client/src/core/errors'
 import { createFakeEngine, flushMicrotasks } from '../../helpers/fake-platform'
 
 beforeEach(() => jest.useFakeTimers())

@@ -1,5 +1,5 @@
 import { FakePlatform, createFakeEngine, flushMicrotasks } from '../../helpers/fake-platform'
-import type { PushMessage } from '../../../src/socket/core/types'
+import type { PushMessage } from '../../../packages/client/src/core/types'
 
 beforeEach(() => jest.useFakeTimers())
 afterEach(() => jest.useRealTimers())

@@ -1,5 +1,5 @@
 import { FakePlatform, createFakeEngine, flushMicrotasks } from '../../helpers/fake-platform'
-import type { SocketError } from '../../../src/socket/core/errors'
+import type { SocketError } from '../../../packages/client/src/core/errors'
 
 beforeEach(() => jest.useFakeTimers())
 afterEach(() => jest.useRealTimers())

@@ -1,5 +1,5 @@
-import { ListenerSet } from '../../../src/socket/core/listeners'
-import { PushSequencer } from '../../../src/socket/core/pushes'
+import { ListenerSet } from '../../../packages/client/src/core/listeners'
+import { PushSequencer } from '../../../packages/client/src/core/pushes'
 
 describe('ListenerSet', () => {
   test('a throwing listener is reported and the others still run', () => {

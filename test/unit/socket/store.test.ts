@@ -1,5 +1,5 @@
-import { resolveTunables, ENGINE_DEFAULTS } from '../../../src/socket/core/constants'
-import { createSocketStore, initialSocketState, sameState, withLazyQueue } from '../../../src/socket/core/store'
+import { resolveTunables, ENGINE_DEFAULTS } from '../../../packages/client/src/core/constants'
+import { createSocketStore, initialSocketState, sameState, withLazyQueue } from '../../../packages/client/src/core/store'
 
 test('the store starts uninstantiated and can be reset to its initial state', () => {
   const store = createSocketStore()

@@ -1,4 +1,4 @@
-import { TokenRefresh } from '../../../src/socket/core/token-refresh'
+import { TokenRefresh } from '../../../packages/client/src/core/token-refresh'
 import { flushMicrotasks } from '../../helpers/fake-platform'
 
 test('a sync or async token is handed over as current', async () => {

@@ -13,6 +13,7 @@ import {
   type ServerFrame,
 } from './protocol'
 import { PushSequencer } from './pushes'
+import type { SocketApi, UntypedApi } from './api'
 import type { SocketEngine } from './socket-engine'
 import type { EngineOptions, PushMessage } from './types'
 
@@ -21,9 +22,13 @@ export type { SocketEngine } from './socket-engine'
 /** The frame limit of a server whose welcome names none (PROTOCOL.md). */
 const DEFAULT_SERVER_MAX_BYTES = 65_536
 
-/** Creates a v1 engine; it loads its outbox and session from storage and waits for connect(). */
-export function createSocketEngine(platform: SocketPlatform, options: EngineOptions): SocketEngine {
-  return new V1Engine(platform, options)
+/**
+ * Creates a v1 engine; it loads its outbox and session from storage and waits for connect().
+ * `A` declares the app's methods and topics (api.ts): it types the engine, it checks nothing.
+ */
+export function createSocketEngine<A extends SocketApi = UntypedApi>(platform: SocketPlatform, options: EngineOptions): SocketEngine<A> {
+  // The declaration is the app's word about its server; the engine itself is untyped.
+  return new V1Engine(platform, options) as unknown as SocketEngine<A>
 }
 
 type Welcome = Extract<ServerFrame, { type: 'welcome' }>

@@ -12,6 +12,7 @@ import type { Liveness } from '../core/link'
 import type { SocketPlatform } from '../core/platform'
 import type { EndCause } from '../core/phases'
 import { exceedsBytes, parseJsonObject, utf8ByteLength } from '../core/protocol'
+import type { SocketApi, UntypedApi } from '../core/api'
 import type { SocketEngine } from '../core/socket-engine'
 import type { EngineOptions, OutboxEntry, PushMessage } from '../core/types'
 import { encodePlain, resolveMapping, valueAt, type PlainMapping, type ResolvedMapping } from './mapping'
@@ -36,8 +37,9 @@ export interface PlainEngineOptions extends EngineOptions {
 }
 
 /** Creates a plain-mode engine; options are checked at once (SocketError 'invalid_argument'). */
-export function createPlainEngine(platform: SocketPlatform, options: PlainEngineOptions): SocketEngine {
-  return new PlainEngine(platform, options)
+export function createPlainEngine<A extends SocketApi = UntypedApi>(platform: SocketPlatform, options: PlainEngineOptions): SocketEngine<A> {
+  // The declaration is the app's word about its server; the engine itself is untyped.
+  return new PlainEngine(platform, options) as unknown as SocketEngine<A>
 }
 
 /** The shortest keepalive interval accepted: faster is a flood, not a keepalive. */

@@ -1,4 +1,4 @@
-import type { SocketEngine } from '../core/socket-engine'
+import type { AnySocketEngine } from '../core/socket-engine'
 import type { PushMessage } from '../core/types'
 
 /** What a page receives: pushes (plain mode: messages that answer no request), and resets. */
@@ -19,7 +19,7 @@ export class PageRouter {
   private readonly bindings = new Map<object, PageMessageHandler>()
   private readonly unsubscribe: Array<() => void>
 
-  constructor(engine: SocketEngine, private readonly reportError: (error: unknown) => void = defaultReport) {
+  constructor(engine: Pick<AnySocketEngine, 'on'>, private readonly reportError: (error: unknown) => void = defaultReport) {
     this.unsubscribe = [
       engine.on('push', (push: PushMessage) => this.deliver({ kind: 'push', topic: push.topic, data: push.data, seq: push.seq })),
       engine.on('reset', () => this.deliver({ kind: 'reset' })),

@@ -1,8 +1,13 @@
 import type { StoreApi } from 'zustand/vanilla'
-import type { PushMessage, RequestOptions, SocketCounters, SocketEvents, SocketState } from './types'
+import type { RequestFn, SendFn, SocketApi, SubscribeFn, UntypedApi } from './api'
+import type { SocketCounters, SocketEvents, SocketState } from './types'
 
-/** One long-lived connection (PROTOCOL.md v1, or plain mode): what the app and its pages call. */
-export interface SocketEngine {
+/**
+ * One long-lived connection (PROTOCOL.md v1, or plain mode): what the app and its pages call.
+ * `A` is the app's declaration of its methods and topics (see api.ts); without one, names are
+ * strings and values `unknown`.
+ */
+export interface SocketEngine<A extends SocketApi = UntypedApi> {
   /** The engine's state (zustand/vanilla); read it, subscribe to it, never write to it. */
   readonly store: StoreApi<SocketState>
   /** Starts, or reconnects at once when not open; leaves `unauthorized`/`closed`. Idempotent. */
@@ -18,15 +23,15 @@ export interface SocketEngine {
    * 'invalid_argument' (method not 1..64 characters, params not JSON), 'too_large' (frame over
    * ours or the server's limit), 'outbox_full' (count or bytes), 'destroyed'.
    */
-  send(method: string, params?: unknown): string
+  send: SendFn<A>
   /**
    * Resolves with the result; rejects with a SocketError whose code is the server's
    * (`already_confirmed` …), 'timeout' (sent, may still take effect), 'not_sent' (dropped), or
    * one of send()'s codes.
    */
-  request<T = unknown>(method: string, params?: unknown, options?: RequestOptions): Promise<T>
+  request: RequestFn<A>
   /** Calls `listener` for every delivered push of `topic` (plain mode: every message of that method); returns the unsubscribe function. */
-  subscribe(topic: string, listener: (data: unknown, push: PushMessage) => void): () => void
+  subscribe: SubscribeFn<A>
   /** Adds an event listener; returns the function that removes it. */
   on<K extends keyof SocketEvents>(event: K, listener: SocketEvents[K]): () => void
   /** Running totals since the engine was created. */
@@ -34,3 +39,6 @@ export interface SocketEngine {
   /** Stops timers, closes the task, writes storage, rejects waiting requests ('destroyed'), drops listeners. */
   destroy(): void
 }
+
+/** Any engine, whatever its API: the members that do not depend on it. */
+export type AnySocketEngine = Omit<SocketEngine, 'send' | 'request' | 'subscribe'>
