@@ -11,12 +11,16 @@ const ROOT = path.resolve(__dirname, '../..')
 const OUT_FILE = path.join(ROOT, 'bench/out/renders-child.cjs')
 const CHILD_TIMEOUT_MS = 60_000
 
-/** Leaves every package to node_modules at run time, except `@tarojs/taro` (aliased to the stub). */
+/**
+ * Leaves every package to node_modules at run time, except `@tarojs/taro` (aliased to the stub)
+ * and this repository's own packages (bundled from their sources, through tsconfig's paths).
+ */
+const OWN_PACKAGE = /^(taro-reliable-socket|reliable-socket-server)(\/|$)/
 const packagesExternal: Plugin = {
   name: 'packages-external',
   setup(builder) {
     builder.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (args.path === '@tarojs/taro' || args.path.startsWith('@/')) return undefined
+      if (args.path === '@tarojs/taro' || args.path.startsWith('@/') || OWN_PACKAGE.test(args.path)) return undefined
       return { path: args.path, external: true }
     })
   },
