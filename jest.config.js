@@ -11,6 +11,7 @@ const shared = {
     // The packages by name, from their sources (as tsconfig.json's paths and the Taro build do).
     '^taro-reliable-socket$': '<rootDir>/packages/client/src/index.ts',
     '^taro-reliable-socket/(plain|taro|react)$': '<rootDir>/packages/client/src/$1/index.ts',
+    '^reliable-socket-server$': '<rootDir>/packages/server/src/index.ts',
   },
   moduleFileExtensions: ['ts', 'tsx', 'js', 'json'],
 }
@@ -23,7 +24,7 @@ module.exports = {
       displayName: 'node',
       testEnvironment: 'node',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/', '<rootDir>/test/react/'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/', '<rootDir>/test/react/', '<rootDir>/test/consumer/'],
     },
     {
       ...shared,

@@ -1,308 +1,49 @@
 /**
- * The reference server of wire protocol v1, wired together: HTTP routes, the WebSocket endpoint
- * at /ws, sessions with durable push logs and answered ids, and the demo orders backend.
+ * The reference server: the package `reliable-socket-server` with the demo backend's methods,
+ * its orders (seeded once, stored with the `notify` that announces them) and an optional order
+ * simulator. Tests, benchmarks and `npm start` run this.
  */
-import http from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
-import type { Duplex } from 'node:stream'
-import { WebSocketServer } from 'ws'
-import { jwtAuth, signToken, staticTokenAuth, type Authenticate } from './auth'
-import { ClientAddresses } from './client-address'
-import { Connection } from './connection'
-import { FLUSH_INTERVAL_MS, SHUTDOWN_GRACE_MS, WS_PATH } from './constants'
-import { ConnectionPool } from './connection-pool'
-import { describeError } from './errors'
+import { createSocketServer, type MethodEntry, type SocketServer, type SocketServerOptions } from 'reliable-socket-server'
 import { announcedOrder } from './demo/announce'
 import { createDemoMethods } from './demo/methods'
-import { newOrder } from './demo/orders'
+import { newOrder, ORDERS, orderWrite } from './demo/orders'
 import { sampleOrders } from './demo/seed'
 import { randomNewOrder, startSimulator } from './demo/simulator'
-import { Dispatcher, methodTable, targetOf } from './dispatcher'
-import type { MethodEntry, PushAddress } from './dispatcher'
-import { Counts, RateTable, type ServerLimits } from './limits'
-import { createHttpHandler, pathOf } from './http-routes'
-import { createMetrics } from './metrics'
-import { DEFAULT_OUTBOUND_LIMITS } from './outbound'
-import { SessionHub } from './session-hub'
-import { deadlineSweepMs, expirySweepMs, resolveSettings } from './settings'
-import type { Settings } from './settings'
-import { openStore } from './store/open'
-import type { Store } from './store/types'
 
-export interface ReferenceServerOptions {
-  /** Interface to listen on; default '127.0.0.1'. */
-  host?: string
-  /** Default 8787; 0 picks a free port. */
-  port?: number
-  /** hello.token must equal it (identity `dev`); default 'dev-token'. Not accepted once `authSecret` is set. */
-  token?: string
-  /** HS256 secret: hello.token is then a JWT whose `sub` is the identity (and `exp` is honoured). */
-  authSecret?: string
-  /** Turns hello.token into an identity (overrides `token` and `authSecret`): plug a WeChat login in here. */
-  authenticate?: Authenticate
-  /** Serve POST /dev/login (a signed token for a name); refused unless `authSecret` is set and not in production. */
-  devLogin?: boolean
-  /** Guards POST /admin/push; default 'dev-admin'. */
-  adminToken?: string
-  /** welcome.hb; a connection silent for 2 × hb is closed with 4002. Default 20000. */
-  heartbeatMs?: number
-  /** Directory for the sqlite file (default './data'); null = in-memory. Not used with `redisUrl`. */
-  dataDir?: string | null
-  /** Cluster mode: everything lives in this Redis (redis://…), shared by every instance pointed at it. */
-  redisUrl?: string
-  /** Prefix of the cluster's Redis keys; default 'rs:'. */
-  redisPrefix?: string
-  /**
-   * Addresses of load balancers in front of the server: their connections are counted under
-   * the client address in X-Forwarded-For, and not held to maxPendingPerAddress. Default none.
-   */
-  trustedProxies?: string[]
-  /** Default 5000. */
-  helloTimeoutMs?: number
-  /** How long a session outlives its last connection; default 5 min. */
-  sessionTtlMs?: number
-  /** Largest frame in bytes, both ways; default 64 KiB (larger client frames close with 1009). */
-  maxFrameBytes?: number
-  /** Pushes kept per session; default 1000. */
-  pushLogLimit?: number
-  /** Bytes of push data kept in one session's log; default 4 MiB (older pushes go first). */
-  pushLogBytes?: number
-  /** Answers of effectful requests remembered per identity; default 1000. */
-  answeredLimit?: number
-  /** Bytes of remembered answers per identity; default 1 MiB (older answers go first). */
-  answeredBytes?: number
-  /** How long an answer is remembered (beyond its session); default 24 h. */
-  answerTtlMs?: number
-  /** Connections, hellos, sessions and requests per address, identity and server (see limits.ts). */
-  limits?: Partial<ServerLimits>
-  /** Per connection; over it the connection is closed with 4429. Bytes default to 8 MiB per second. */
-  rateLimit?: { frames: number; perMs: number; bytes?: number }
-  /** On close(), clients are told to come back within this many ms (`shutting_down`); default 3000. */
-  shutdownRetryMs?: number
+export interface ReferenceServerOptions extends Omit<SocketServerOptions, 'beforePush' | 'seed' | 'methods'> {
   /** Creates an order and pushes `notify` every N ms; 0 = off (default). */
   simulateOrdersMs?: number
   /** Store sample orders on the first start of a database; default true. */
   seedOrders?: boolean
-  /** Where log lines go; default nowhere. */
-  log?: (line: string) => void
-  /**
-   * Methods to add to (or replace in) the demo backend's `list`, `order.confirm`, `echo`. A bare
-   * handler is effectful (answered once per id); `{ run, safe: true }` is read-only.
-   */
+  /** Methods to add to (or replace in) the demo backend's `list`, `order.confirm`, `echo`. */
   methods?: ReadonlyMap<string, MethodEntry>
 }
 
-export interface ReferenceServer {
-  readonly port: number
-  /** ws://<host>:<port>/ws (127.0.0.1 when listening on every interface). */
-  readonly wsUrl: string
-  /** http://<host>:<port> */
-  readonly httpUrl: string
-  /**
-   * Like POST /admin/push: appends a push to every session, or those of one identity or topic
-   * (`to`); returns sessions reached. Throws CodedError on bad input.
-   */
-  push(topic: string, data?: unknown, to?: PushAddress): Promise<number>
-  /** Graceful: 1001 to every socket, flush, close the database. Safe to call twice. */
-  close(): Promise<void>
-}
+export type ReferenceServer = SocketServer
 
-/** Starts a server and resolves once it listens. */
+/** Starts the reference server and resolves once it listens. */
 export async function startReferenceServer(options: ReferenceServerOptions = {}): Promise<ReferenceServer> {
-  const settings = resolveSettings(options)
-  const store = await openStore(settings)
-  try {
-    return await assemble(settings, store)
-  } catch (error) {
-    await store.close()
-    throw error
+  const { simulateOrdersMs = 0, seedOrders = true, methods, ...rest } = options
+  if (!Number.isSafeInteger(simulateOrdersMs) || simulateOrdersMs < 0) {
+    throw new RangeError(`simulateOrdersMs must be an integer >= 0, got ${simulateOrdersMs}`)
   }
-}
-
-async function assemble(settings: Settings, store: Store): Promise<ReferenceServer> {
-  const { log } = settings
-  const limits = settings.limits
-  if (settings.seedOrders) {
-    const nowMs = Date.now()
-    const seeded = await store.seedOrdersOnce(sampleOrders(nowMs), nowMs)
-    if (seeded > 0) log(`stored ${seeded} sample orders`)
-  }
-  const connections = new ConnectionPool()
-  let closing = false
-  const metrics = createMetrics({ connections: () => connections.size, sessions: () => store.sessionCount() })
-  const hub = new SessionHub({ store, metrics, heartbeatMs: settings.heartbeatMs, maxFrameBytes: settings.maxFrameBytes, log })
-  store.listen(hub)
-  const publish = async (topic: string, data: unknown, to?: PushAddress): Promise<number> => {
-    const nowMs = Date.now()
-    const announced = announcedOrder(topic, data, nowMs)
-    const push = hub.pushSpec(targetOf(to), topic, announced.data)
-    const outcome = await store.commit({ nowMs, writes: announced.writes, pushes: [push] })
-    if (!outcome.ok) throw new Error(`the push could not be committed (${outcome.reason})`)
-    metrics.pushes.inc(outcome.reached[0])
-    return outcome.reached[0]
-  }
-  const methods = methodTable([...createDemoMethods(), ...settings.methods])
-  const dispatcher = new Dispatcher({
-    store,
-    methods,
-    metrics,
-    pushSpec: (target, topic, data) => hub.pushSpec(target, topic, data),
-    announce: announcedOrder,
-    requestRate: new RateTable(limits.requestsPerSecondPerIdentity),
-    log,
+  const server = await createSocketServer({
+    ...rest,
+    methods: new Map([...createDemoMethods(), ...(methods ?? [])]),
+    beforePush: announcedOrder,
+    seed: seedOrders ? { flag: 'demo-orders', collection: ORDERS, writes: (nowMs) => sampleOrders(nowMs).map((order) => orderWrite(order)) } : undefined,
   })
-  const authenticate = settings.authenticate ?? (settings.authSecret ? jwtAuth(settings.authSecret) : staticTokenAuth(settings.token))
-  const perAddress = new Counts()
-  const connectionDeps = {
-    hub,
-    dispatcher,
-    metrics,
-    heartbeatMs: settings.heartbeatMs,
-    helloTimeoutMs: settings.helloTimeoutMs,
-    rateLimit: settings.rateLimit,
-    outbound: DEFAULT_OUTBOUND_LIMITS,
-    authenticate,
-    helloRate: new RateTable(limits.hellosPerSecondPerAddress),
-    onClosed: (connection: Connection) => {
-      connections.remove(connection)
-      perAddress.remove(connection.address)
-    },
-    log,
-  }
-
-  // Node checks headersTimeout only this often (30 s by default).
-  const httpServer = http.createServer(
-    { connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.upgradeTimeoutMs / 2))) },
-    createHttpHandler({
-      adminToken: settings.adminToken,
-      metrics,
-      publish,
-      devLogin: settings.devLogin && settings.authSecret ? (name) => signToken(settings.authSecret as string, name) : undefined,
-      log,
-    }),
-  )
-  httpServer.on('clientError', (error: Error, socket: Duplex) => {
-    log(`http client error: ${error.message}`)
-    socket.destroy()
-  })
-  // A connection that never sends its request (or never finishes it) is cut, not kept.
-  httpServer.headersTimeout = limits.upgradeTimeoutMs
-  httpServer.requestTimeout = limits.upgradeTimeoutMs
-  const pending = new Counts()
-  const addresses = new ClientAddresses(settings.trustedProxies)
-  httpServer.on('connection', (socket: Socket) => {
-    const address = socket.remoteAddress ?? 'unknown'
-    // A balancer's connections are many clients'; it holds back the ones that never upgrade.
-    if (addresses.isProxy(address)) return
-    if (pending.of(address) >= limits.maxPendingPerAddress) {
-      metrics.limited.inc({ limit: 'pending_per_address' })
-      socket.destroy()
-      return
-    }
-    pending.add(address)
-    let counted = true
-    const release = (): void => {
-      if (!counted) return
-      counted = false
-      pending.remove(address)
-    }
-    socket.once('close', release)
-    ;(socket as Socket & { [RELEASE_PENDING]?: () => void })[RELEASE_PENDING] = release
-  })
-  const wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxFrameBytes, clientTracking: false })
-  wss.on('error', (error) => log(`websocket server error: ${error.message}`))
-  httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', (error) => log(`upgrade socket error: ${error.message}`))
-    ;(socket as Duplex & { [RELEASE_PENDING]?: () => void })[RELEASE_PENDING]?.()
-    if (pathOf(req.url) !== WS_PATH || closing) {
-      socket.end(`HTTP/1.1 ${closing ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
-      return
-    }
-    const address = addresses.of(req)
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      const over = perAddress.of(address) >= limits.maxConnectionsPerAddress ? 'connections_per_address' : connections.size >= limits.maxConnections ? 'connections' : null
-      const connection = new Connection(ws, connectionDeps, Date.now(), address)
-      connections.add(connection)
-      perAddress.add(address)
-      if (over) {
-        metrics.limited.inc({ limit: over })
-        connection.refuse(over === 'connections' ? `the server holds ${limits.maxConnections} connections` : `${limits.maxConnectionsPerAddress} connections from this address already`)
-      }
-    })
-  })
-
-  await listen(httpServer, settings.port, settings.host)
-  const port = (httpServer.address() as AddressInfo).port
-  const urlHost = urlHostOf(settings.host)
-  log(`listening on ws://${urlHost}:${port}${WS_PATH} (${store.describe()})`)
-
-  const timers: NodeJS.Timeout[] = [
-    setInterval(() => connections.checkDeadlines(Date.now()), deadlineSweepMs(settings)),
-    setInterval(() => guard(log, 'flush', () => store.flush()), FLUSH_INTERVAL_MS),
-    setInterval(() => guard(log, 'sweep', () => hub.sweep(Date.now())), expirySweepMs(settings)),
-  ]
-  for (const timer of timers) timer.unref()
-  const stopSimulator =
-    settings.simulateOrdersMs > 0
-      ? startSimulator(
-          settings.simulateOrdersMs,
-          () => publish('notify', { order: newOrder(randomNewOrder(), Date.now()) }),
-          (error) => log(`order simulator failed: ${String(error)}`),
-        )
-      : () => undefined
-
+  const log = options.log ?? (() => undefined)
+  const stopSimulator = simulateOrdersMs > 0
+    ? startSimulator(
+        simulateOrdersMs,
+        () => server.push('notify', { order: newOrder(randomNewOrder(), Date.now()) }),
+        (error) => log(`order simulator failed: ${String(error)}`),
+      )
+    : () => undefined
   let closed: Promise<void> | null = null
-  const close = async (): Promise<void> => {
-    closing = true
-    stopSimulator()
-    for (const timer of timers) clearInterval(timer)
-    const serverClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()))
-    httpServer.closeIdleConnections()
-    await connections.closeAll(SHUTDOWN_GRACE_MS, settings.shutdownRetryMs)
-    httpServer.closeAllConnections()
-    await serverClosed
-    await store.close()
-    log('closed')
-  }
-
-  return {
-    port,
-    wsUrl: `ws://${urlHost}:${port}${WS_PATH}`,
-    httpUrl: `http://${urlHost}:${port}`,
-    push: (topic, data, to) => publish(topic, data, to),
-    close: () => (closed ??= close()),
-  }
+  return { ...server, close: () => (closed ??= (stopSimulator(), server.close())) }
 }
 
-/** Where a socket keeps the function that stops counting it as pending (once it upgrades). */
-const RELEASE_PENDING = Symbol('releasePending')
-
-function listen(server: http.Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-}
-
-function guard(log: (line: string) => void, what: string, fn: () => unknown): void {
-  const report = (error: unknown): void => log(`${what} failed: ${describeError(error)}`)
-  try {
-    const result = fn()
-    if (result instanceof Promise) result.catch(report)
-  } catch (error) {
-    report(error)
-  }
-}
-
-function urlHostOf(host: string): string {
-  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1'
-  return host.includes(':') ? `[${host}]` : host
-}
-
-export type { MethodContext, MethodEntry, MethodHandler, PushAddress } from './dispatcher'
-export { AuthRefused, jwtAuth, signToken, staticTokenAuth, type Authenticate } from './auth'
-export type { ServerLimits } from './limits'
-export { CodedError } from './errors'
+export type { MethodContext, MethodEntry, MethodHandler, PushAddress, Authenticate, ServerLimits } from 'reliable-socket-server'
+export { AuthRefused, CodedError, jwtAuth, signToken, staticTokenAuth } from 'reliable-socket-server'

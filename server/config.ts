@@ -9,8 +9,8 @@
  * An empty variable counts as unset.
  */
 import type { ReferenceServerOptions } from './app'
-import { DEFAULT_RATE_LIMIT, DEV_ADMIN_TOKEN, DEV_SOCKET_TOKEN } from './constants'
-import { CodedError } from './errors'
+import { DEFAULT_RATE_LIMIT, DEV_ADMIN_TOKEN, DEV_SOCKET_TOKEN } from 'reliable-socket-server'
+import { CodedError } from 'reliable-socket-server'
 
 export interface LoadedConfig {
   /** Options for startReferenceServer (without `log`). */

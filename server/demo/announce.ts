@@ -1,7 +1,7 @@
 /** Pushes that announce an order: a `notify` carrying `data.order` also stores that order. */
-import { CodedError } from '../errors'
-import type { DataWrite } from '../store/types'
-import { parseOrder } from './orders'
+import { CodedError } from 'reliable-socket-server'
+import type { DataWrite } from 'reliable-socket-server'
+import { orderWrite, parseOrder } from './orders'
 
 /**
  * For a `notify` whose data has an `order`, validates it and returns the data to push, with the
@@ -19,5 +19,5 @@ export function announcedOrder(topic: string, data: unknown, nowMs: number): { d
       'data.order must be an Order { id: string, title: string, amount: "12.34", kind: "jdc"|"jsz", status?: "new"|"confirmed", createdAt?: number }',
     )
   }
-  return { data: { ...(data as Record<string, unknown>), order }, writes: [{ kind: 'order.put', order }] }
+  return { data: { ...(data as Record<string, unknown>), order }, writes: [orderWrite(order)] }
 }

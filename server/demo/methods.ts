@@ -1,8 +1,8 @@
 /** The demo backend's methods (PROTOCOL.md "Methods of the demo backend"). */
-import type { MethodEntry } from '../dispatcher'
-import { CodedError } from '../errors'
+import type { MethodEntry } from 'reliable-socket-server'
+import { CodedError } from 'reliable-socket-server'
 import type { PageRequest } from './orders'
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ORDER_ID_MAX_LENGTH } from './orders'
+import { DEFAULT_PAGE_SIZE, findOrder, listOrders, MAX_PAGE_SIZE, ORDER_ID_MAX_LENGTH, orderWrite } from './orders'
 
 /** `list` and `echo` (safe) and `order.confirm`, by name. */
 export function createDemoMethods(): Map<string, MethodEntry> {
@@ -13,7 +13,7 @@ export function createDemoMethods(): Map<string, MethodEntry> {
         safe: true,
         run: async (params, context) => {
           const page = pageParam(params)
-          const result = await context.orders.list(page)
+          const result = await listOrders(context.records, page)
           if (!result) throw new CodedError('bad_request', `params.before: no order ${page.before ?? ''}`)
           return result
         },
@@ -23,12 +23,13 @@ export function createDemoMethods(): Map<string, MethodEntry> {
       'order.confirm',
       async (params, context) => {
         const id = orderIdParam(params)
-        const order = await context.orders.get(id)
-        if (!order) throw new CodedError('not_found', `no order ${id}`)
+        const found = await findOrder(context.records, id)
+        if (!found) throw new CodedError('not_found', `no order ${id}`)
+        const { order, doc } = found
         if (order.status === 'confirmed') throw new CodedError('already_confirmed', `order ${id} is already confirmed`)
-        // Committed only if the order is still new then; otherwise this runs again and says so.
-        context.change({ kind: 'order.status', id, from: 'new', to: 'confirmed' })
         const confirmed = { ...order, status: 'confirmed' as const }
+        // Committed only if the order is as read then; otherwise this runs again and says so.
+        context.change(orderWrite(confirmed, doc))
         context.publish('order.updated', { order: confirmed })
         // Every device of the one who confirmed hears it; nobody else does.
         context.publish('notice', { text: `订单 ${order.title} 已确认`, orderId: id }, { user: context.identity })

@@ -1,10 +1,8 @@
 /**
- * The demo backend's orders (the dashboard of the original mini-program). OrderBook keeps them in
- * the embedded database, beside the sessions, so a method's effect and its remembered answer
- * commit together; the Redis store keeps them in Redis for the same reason.
+ * The demo backend's orders (the dashboard of the original mini-program), kept as records of
+ * the store beside the sessions, so a method's effect and its remembered answer commit together.
  */
-import type { Statement } from 'better-sqlite3'
-import type { Database } from '../database'
+import type { DataWrite, RecordReader } from 'reliable-socket-server'
 import { formatFen, parseYuanToFen } from './money'
 
 export type OrderKind = 'jdc' | 'jsz'
@@ -51,113 +49,41 @@ export interface NewOrder {
 export const ORDER_ID_MAX_LENGTH = 64
 export const ORDER_TITLE_MAX_LENGTH = 200
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS orders (
-  n INTEGER PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
-  title TEXT NOT NULL,
-  amount_fen INTEGER NOT NULL,
-  kind TEXT NOT NULL,
-  status TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS orders_newest_first ON orders (created_at DESC, n DESC);
-`
+/** The collection the orders are stored in (records of the store; see store/types.ts). */
+export const ORDERS = 'orders'
 
-interface OrderRow {
-  id: string
-  title: string
-  amount_fen: number
-  kind: OrderKind
-  status: OrderStatus
-  created_at: number
+/**
+ * The write that stores `order` (replacing one with its id; its amount with two decimals),
+ * newest by `createdAt`, counted in the collection's totals in fen: `all` and its kind. `ifDoc`
+ * as DataWrite's.
+ */
+export function orderWrite(order: Order, ifDoc?: string | null): DataWrite {
+  const fen = parseYuanToFen(order.amount)
+  if (fen === null) throw new RangeError(`order ${order.id} has an invalid amount "${order.amount}"`)
+  const stored: Order = { ...order, amount: formatFen(fen) }
+  return { collection: ORDERS, id: order.id, doc: JSON.stringify(stored), rank: order.createdAt, sums: { all: fen, [order.kind]: fen }, ...(ifDoc === undefined ? {} : { ifDoc }) }
 }
 
-const COLUMNS = 'id, title, amount_fen, kind, status, created_at'
+/** The order with this id and its stored text (the precondition of a change), or undefined. */
+export async function findOrder(records: RecordReader, id: string): Promise<{ order: Order; doc: string } | undefined> {
+  const record = await records.get(ORDERS, id)
+  return record && { order: JSON.parse(record.doc) as Order, doc: record.doc }
+}
 
-export class OrderBook {
-  private readonly sql: {
-    newest: Statement
-    olderThan: Statement
-    position: Statement
-    totals: Statement
-    get: Statement
-    upsert: Statement
-    setStatus: Statement
-    count: Statement
-  }
-
-  /** Creates the table when needed. */
-  constructor(db: Database) {
-    const sqlite = db.sqlite
-    sqlite.exec(SCHEMA)
-    this.sql = {
-      newest: sqlite.prepare(`SELECT ${COLUMNS} FROM orders ORDER BY created_at DESC, n DESC LIMIT ?`),
-      olderThan: sqlite.prepare(
-        `SELECT ${COLUMNS} FROM orders WHERE created_at < @createdAt OR (created_at = @createdAt AND n < @n) ` +
-          'ORDER BY created_at DESC, n DESC LIMIT @limit',
-      ),
-      position: sqlite.prepare('SELECT created_at AS createdAt, n FROM orders WHERE id = ?'),
-      totals: sqlite.prepare(
-        "SELECT COALESCE(SUM(amount_fen), 0) AS allFen, COALESCE(SUM(CASE WHEN kind = 'jdc' THEN amount_fen END), 0) AS jdcFen, " +
-          "COALESCE(SUM(CASE WHEN kind = 'jsz' THEN amount_fen END), 0) AS jszFen, COUNT(*) AS count FROM orders",
-      ),
-      get: sqlite.prepare(`SELECT ${COLUMNS} FROM orders WHERE id = ?`),
-      upsert: sqlite.prepare(
-        `INSERT INTO orders (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET ` +
-          'title = excluded.title, amount_fen = excluded.amount_fen, kind = excluded.kind, status = excluded.status, created_at = excluded.created_at',
-      ),
-      setStatus: sqlite.prepare('UPDATE orders SET status = ? WHERE id = ?'),
-      count: sqlite.prepare('SELECT COUNT(*) FROM orders').pluck(),
-    }
-  }
-
-  /**
-   * One page of orders, newest first, with the totals of every order computed in fen. Returns
-   * null when `before` names no order.
-   */
-  list(page: PageRequest = { limit: DEFAULT_PAGE_SIZE }): OrderList | null {
-    const totals = this.sql.totals.get() as { allFen: number; jdcFen: number; jszFen: number; count: number }
-    let rows: OrderRow[]
-    if (page.before === undefined) {
-      rows = this.sql.newest.all(page.limit + 1) as OrderRow[]
-    } else {
-      const position = this.sql.position.get(page.before) as { createdAt: number; n: number } | undefined
-      if (!position) return null
-      rows = this.sql.olderThan.all({ ...position, limit: page.limit + 1 }) as OrderRow[]
-    }
-    const hasMore = rows.length > page.limit
-    return {
-      allAmount: formatFen(totals.allFen),
-      orderNum: totals.count,
-      jdcAmount: formatFen(totals.jdcFen),
-      jszAmount: formatFen(totals.jszFen),
-      list: (hasMore ? rows.slice(0, page.limit) : rows).map(toOrder),
-      hasMore,
-    }
-  }
-
-  /** The order with this id, or undefined. */
-  get(id: string): Order | undefined {
-    const row = this.sql.get.get(id) as OrderRow | undefined
-    return row && toOrder(row)
-  }
-
-  /** Number of orders stored. */
-  count(): number {
-    return this.sql.count.get() as number
-  }
-
-  /** Stores an order, replacing one with the same id. The amount must be a valid yuan string. */
-  put(order: Order): void {
-    const fen = parseYuanToFen(order.amount)
-    if (fen === null) throw new RangeError(`order ${order.id} has an invalid amount "${order.amount}"`)
-    this.sql.upsert.run(order.id, order.title, fen, order.kind, order.status, order.createdAt)
-  }
-
-  /** Sets an order's status (nothing when there is no such order). */
-  setStatus(id: string, status: OrderStatus): void {
-    this.sql.setStatus.run(status, id)
+/**
+ * One page of orders, newest first, with the totals of every order (kept in fen by the store).
+ * Returns null when `before` names no order.
+ */
+export async function listOrders(records: RecordReader, page: PageRequest = { limit: DEFAULT_PAGE_SIZE }): Promise<OrderList | null> {
+  const found = await records.page(ORDERS, page)
+  if (!found) return null
+  return {
+    allAmount: formatFen(found.sums.all ?? 0),
+    orderNum: found.count,
+    jdcAmount: formatFen(found.sums.jdc ?? 0),
+    jszAmount: formatFen(found.sums.jsz ?? 0),
+    list: found.records.map((record) => JSON.parse(record.doc) as Order),
+    hasMore: found.hasMore,
   }
 }
 
@@ -200,15 +126,4 @@ function ownFields(fields: Record<string, unknown>, keys: string[]): Record<stri
     if (Object.prototype.hasOwnProperty.call(fields, key) && fields[key] !== undefined) picked[key] = fields[key]
   }
   return picked
-}
-
-function toOrder(row: OrderRow): Order {
-  return {
-    id: row.id,
-    title: row.title,
-    amount: formatFen(row.amount_fen),
-    kind: row.kind,
-    status: row.status,
-    createdAt: row.created_at,
-  }
 }

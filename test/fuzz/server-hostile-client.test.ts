@@ -60,8 +60,8 @@ import WebSocket from 'ws'
 import type { RawData } from 'ws'
 import { staticTokenAuth } from '../../server/app'
 import type { Authenticate, ReferenceServer } from '../../server/app'
-import { MAX_SID_LENGTH, MAX_TOKEN_LENGTH, MAX_TOPIC_LENGTH } from '../../server/constants'
-import { METHOD_MAX_LENGTH, MIN_CLIENT_MAX_BYTES, REQUEST_ID_MAX_LENGTH } from '../../server/protocol'
+import { MAX_SID_LENGTH, MAX_TOKEN_LENGTH, MAX_TOPIC_LENGTH } from '../../packages/server/src/constants'
+import { METHOD_MAX_LENGTH, MIN_CLIENT_MAX_BYTES, REQUEST_ID_MAX_LENGTH } from '../../packages/server/src/protocol'
 import { startTestServer } from '../helpers/reference-server'
 
 const RUNS = envInt('FUZZ_RUNS', 20)

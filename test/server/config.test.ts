@@ -1,8 +1,9 @@
 /** Unit tests of server/config.ts (environment → options) and the small helpers auth and rate-limiter. */
-import { bearerToken, secretMatches } from '../../server/auth'
+import { bearerToken, secretMatches } from '../../packages/server/src/auth'
+import { startReferenceServer } from '../../server/app'
 import { loadConfig } from '../../server/config'
-import { deadlineSweepMs, expirySweepMs, resolveSettings } from '../../server/settings'
-import { allowFrame } from '../../server/rate-limiter'
+import { deadlineSweepMs, expirySweepMs, resolveSettings } from '../../packages/server/src/settings'
+import { allowFrame } from '../../packages/server/src/rate-limiter'
 
 describe('loadConfig', () => {
   it('uses the development tokens with a warning when they are unset', () => {
@@ -100,10 +101,11 @@ describe('resolveSettings', () => {
       maxFrameBytes: 64 * 1024,
       pushLogLimit: 1_000,
       answeredLimit: 1_000,
-      simulateOrdersMs: 0,
-      seedOrders: true,
+      seed: null,
+      server: null,
     })
     expect(resolveSettings({ dataDir: null }).dataDir).toBeNull()
+    expect(resolveSettings({ methods: { a: () => 1 } }).methods.map(([name]) => name)).toEqual(['a'])
   })
 
   it.each([
@@ -112,9 +114,12 @@ describe('resolveSettings', () => {
     [{ heartbeatMs: 0 }, 'heartbeatMs'],
     [{ maxFrameBytes: 1.5 }, 'maxFrameBytes'],
     [{ rateLimit: { frames: 0, perMs: 1 } }, 'rateLimit.frames'],
-    [{ simulateOrdersMs: -5 }, 'simulateOrdersMs'],
   ])('refuses %j', (options, name) => {
     expect(() => resolveSettings(options)).toThrow(name)
+  })
+
+  it('refuses a negative order simulator period before it listens', async () => {
+    await expect(startReferenceServer({ port: 0, dataDir: null, simulateOrdersMs: -5 })).rejects.toThrow('simulateOrdersMs')
   })
 
   it('checks deadlines at a quarter of the shorter timeout, within 10 ms..1 s, and sweeps sessions at a quarter of the TTL', () => {

@@ -1,21 +1,36 @@
-/** Unit tests of the demo backend: money in fen, the order book, announced orders, seed, simulator. */
+/** Unit tests of the demo backend: money in fen, orders as records, announced orders, seed, simulator. */
 import fc from 'fast-check'
-import { Database } from '../../server/database'
+import { Database } from '../../packages/server/src/database'
 import { announcedOrder } from '../../server/demo/announce'
 import { createDemoMethods } from '../../server/demo/methods'
 import { MAX_AMOUNT_FEN, formatFen, parseYuanToFen } from '../../server/demo/money'
-import { OrderBook, newOrder, parseOrder } from '../../server/demo/orders'
+import { findOrder, listOrders, newOrder, orderWrite, parseOrder, ORDERS, type PageRequest } from '../../server/demo/orders'
 import type { Order } from '../../server/demo/orders'
 import { SAMPLE_TITLES } from '../../server/demo/seed'
 import { randomNewOrder } from '../../server/demo/simulator'
-import type { MethodContext, MethodHandler } from '../../server/dispatcher'
-import type { DataWrite } from '../../server/store/types'
+import type { MethodContext, MethodHandler } from '../../packages/server/src/dispatcher'
+import { RecordBook } from '../../packages/server/src/store/sqlite-records'
+import type { DataWrite, RecordReader } from '../../packages/server/src/store/types'
 
 const dbs: Database[] = []
-function book(): { db: Database; orders: OrderBook } {
+/** The orders on the embedded store's records (the stores' own contract is store-contract.test.ts). */
+function book() {
   const db = Database.open(null)
   dbs.push(db)
-  return { db, orders: new OrderBook(db) }
+  const records = new RecordBook(db)
+  const reader: RecordReader = {
+    get: async (collection, id) => records.get(collection, id),
+    page: async (collection, page) => records.page(collection, page.limit, page.before),
+    count: async (collection) => records.count(collection),
+  }
+  const orders = {
+    reader,
+    put: (item: Order) => records.apply(orderWrite(item)),
+    list: (page?: PageRequest) => listOrders(reader, page),
+    get: async (id: string) => (await findOrder(reader, id))?.order,
+    count: () => reader.count(ORDERS),
+  }
+  return { db, orders }
 }
 afterEach(() => {
   for (const db of dbs.splice(0)) db.close()
@@ -65,13 +80,13 @@ describe('money', () => {
   })
 })
 
-describe('OrderBook', () => {
-  it('lists newest first with totals per kind', () => {
+describe('orders as records', () => {
+  it('lists newest first with totals per kind', async () => {
     const { orders } = book()
     orders.put(order('a', '0.10', 'jdc', 1))
     orders.put(order('b', '0.20', 'jdc', 3))
     orders.put(order('c', '5.05', 'jsz', 2))
-    expect(orders.list()).toEqual({
+    expect(await orders.list()).toEqual({
       allAmount: '5.35',
       orderNum: 3,
       jdcAmount: '0.30',
@@ -81,7 +96,7 @@ describe('OrderBook', () => {
     })
   })
 
-  it('pages newest first: limit orders older than `before`, hasMore while older ones exist, totals over all', () => {
+  it('pages newest first: limit orders older than `before`, hasMore while older ones exist, totals over all', async () => {
     const { orders } = book()
     for (let i = 1; i <= 7; i += 1) orders.put(order(`o${i}`, '1.00', i % 2 ? 'jdc' : 'jsz', i))
     // Two orders at the same time: insertion order decides, and paging never skips or repeats one.
@@ -89,40 +104,39 @@ describe('OrderBook', () => {
     const seen: string[] = []
     let before: string | undefined
     for (;;) {
-      const page = orders.list({ limit: 3, before })
+      const page = await orders.list({ limit: 3, before })
       expect(page).toMatchObject({ allAmount: '8.00', orderNum: 8, jdcAmount: '5.00', jszAmount: '3.00' })
       seen.push(...(page?.list ?? []).map((item) => item.id))
       if (!page?.hasMore) break
       before = page.list[page.list.length - 1].id
     }
     expect(seen).toEqual(['o8', 'o7', 'o6', 'o5', 'o4', 'o3', 'o2', 'o1'])
-    expect(orders.list({ limit: 3, before: 'o1' })).toMatchObject({ list: [], hasMore: false })
-    expect(orders.list({ limit: 3, before: 'nope' })).toBeNull()
+    expect(await orders.list({ limit: 3, before: 'o1' })).toMatchObject({ list: [], hasMore: false })
+    expect(await orders.list({ limit: 3, before: 'nope' })).toBeNull()
   })
 
-  it('orders equal times by insertion, newest first', () => {
+  it('orders equal times by insertion, newest first', async () => {
     const { orders } = book()
     orders.put(order('first', '1', 'jdc', 5))
     orders.put(order('second', '1', 'jdc', 5))
-    expect(orders.list()?.list.map((item) => item.id)).toEqual(['second', 'first'])
+    expect((await orders.list())?.list.map((item) => item.id)).toEqual(['second', 'first'])
   })
 
-  it('sets the status of an order, and of no other', () => {
+  it('changes the status of an order, and of no other', async () => {
     const { orders } = book()
     orders.put(order('a', '1', 'jdc', 1))
     orders.put(order('b', '1', 'jdc', 2))
-    orders.setStatus('a', 'confirmed')
-    orders.setStatus('zz', 'confirmed')
-    expect(orders.get('a')).toEqual({ ...order('a', '1.00', 'jdc', 1), status: 'confirmed' })
-    expect(orders.get('b')?.status).toBe('new')
-    expect(orders.count()).toBe(2)
+    orders.put({ ...order('a', '1', 'jdc', 1), status: 'confirmed' })
+    expect(await orders.get('a')).toEqual({ ...order('a', '1.00', 'jdc', 1), status: 'confirmed' })
+    expect((await orders.get('b'))?.status).toBe('new')
+    expect(await orders.count()).toBe(2)
   })
 
-  it('replaces an order put again with the same id', () => {
+  it('replaces an order put again with the same id', async () => {
     const { orders } = book()
     orders.put(order('a', '1', 'jdc', 1))
     orders.put(order('a', '2', 'jsz', 1))
-    expect(orders.list()).toMatchObject({ orderNum: 1, allAmount: '2.00', jszAmount: '2.00', jdcAmount: '0.00' })
+    expect(await orders.list()).toMatchObject({ orderNum: 1, allAmount: '2.00', jszAmount: '2.00', jdcAmount: '0.00' })
   })
 
   it('makes new orders with ids unique within the same millisecond', () => {
@@ -163,7 +177,7 @@ describe('announcedOrder', () => {
   it('normalizes the order of a notify and returns the write that stores it', () => {
     const announced = announcedOrder('notify', { order: order('a', '1.5', 'jdc', 1), extra: 1 }, 0)
     expect(announced.data).toEqual({ order: order('a', '1.50', 'jdc', 1), extra: 1 })
-    expect(announced.writes).toEqual([{ kind: 'order.put', order: order('a', '1.50', 'jdc', 1) }])
+    expect(announced.writes).toEqual([orderWrite(order('a', '1.50', 'jdc', 1))])
   })
 
   it('leaves other topics and notify without order alone', () => {
@@ -193,11 +207,11 @@ describe('seed and simulator', () => {
 })
 
 describe('demo methods', () => {
-  const context = (orders: OrderBook, published: Array<[string, unknown, unknown]>, writes: DataWrite[]): MethodContext => ({
+  const context = (orders: ReturnType<typeof book>['orders'], published: Array<[string, unknown, unknown]>, writes: DataWrite[]): MethodContext => ({
     sid: 's',
     identity: 'merchant-1',
     nowMs: 0,
-    orders: { list: async (page) => orders.list(page), get: async (id) => orders.get(id), count: async () => orders.count() },
+    records: orders.reader,
     publish: (topic, data, to) => {
       published.push([topic, data, to])
     },
@@ -213,7 +227,9 @@ describe('demo methods', () => {
     const writes: DataWrite[] = []
     const confirm = createDemoMethods().get('order.confirm') as MethodHandler
     await expect(confirm({ id: 'a' }, context(orders, published, writes))).resolves.toEqual({ id: 'a', status: 'confirmed' })
-    expect(writes).toEqual([{ kind: 'order.status', id: 'a', from: 'new', to: 'confirmed' }])
+    // The confirmed order, committed only if the order is still as it was read.
+    const read = await findOrder(orders.reader, 'a')
+    expect(writes).toEqual([orderWrite({ ...order('a', '1.00', 'jdc', 1), status: 'confirmed' }, read?.doc)])
     expect(published).toEqual([
       ['order.updated', { order: { ...order('a', '1.00', 'jdc', 1), status: 'confirmed' } }, undefined],
       ['notice', { text: expect.stringContaining('已确认'), orderId: 'a' }, { user: 'merchant-1' }],

@@ -12,7 +12,7 @@ import {
   pushFrameTail,
   resultFrame,
   welcomeFrame,
-} from '../../server/protocol'
+} from '../../packages/server/src/protocol'
 
 describe('parseClientFrame', () => {
   it('parses hello with defaults: ack 0, no sid, no token', () => {

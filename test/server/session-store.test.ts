@@ -2,8 +2,8 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { Database } from '../../server/database'
-import { SessionStore, type PushTarget, type SessionState } from '../../server/session-store'
+import { Database } from '../../packages/server/src/database'
+import { SessionStore, type PushTarget, type SessionState } from '../../packages/server/src/session-store'
 
 const LIMITS = { pushLogLimit: 10, pushLogBytes: 1 << 20, answeredLimit: 10, answeredBytes: 1 << 20, answerTtlMs: 24 * 3600_000 }
 const ALL: PushTarget = { kind: 'all' }

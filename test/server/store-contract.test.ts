@@ -3,11 +3,11 @@
  * Redis one (on a real redis-server this test starts). Whatever the hub and the dispatcher rely
  * on is asserted here once, for each.
  */
-import { Database } from '../../server/database'
-import type { Order } from '../../server/demo/orders'
-import { RedisStore } from '../../server/store/redis-store'
-import { SqliteStore } from '../../server/store/sqlite-store'
-import type { DeliveryBatch, PushSpec, Store } from '../../server/store/types'
+import { Database } from '../../packages/server/src/database'
+import { findOrder, listOrders, ORDERS, orderWrite, type Order } from '../../server/demo/orders'
+import { RedisStore } from '../../packages/server/src/store/redis-store'
+import { SqliteStore } from '../../packages/server/src/store/sqlite-store'
+import type { DeliveryBatch, PushSpec, Store } from '../../packages/server/src/store/types'
 import { startRedis, type RedisProcess } from '../helpers/redis-server'
 
 const LIMITS = {
@@ -190,8 +190,10 @@ describe.each([
     const { store } = await open(make)
     const a = await store.attach({ identity: 'alice', ack: 0, nowMs: 1 })
     if (!a.ok) throw new Error('refused')
-    await store.commit({ nowMs: 1, writes: [{ kind: 'order.put', order: order('o1', '1.50', 10) }] })
-    const confirm = { kind: 'order.status' as const, id: 'o1', from: 'new' as const, to: 'confirmed' as const }
+    await store.commit({ nowMs: 1, writes: [orderWrite(order('o1', '1.50', 10))] })
+    const read = await findOrder(store.records, 'o1')
+    if (!read) throw new Error('not stored')
+    const confirm = orderWrite(order('o1', '1.50', 10, 'confirmed'), read.doc)
     const first = await store.claim('alice', 'c1', 2)
     if (first.kind !== 'claimed') throw new Error('not claimed')
     expect(await store.commit({ nowMs: 2, answer: { identity: 'alice', id: 'c1', claim: first.claim, resText: 'ok-1' }, writes: [confirm], pushes: [push('updated')] }))
@@ -202,35 +204,51 @@ describe.each([
       .toEqual({ ok: false, reason: 'conflict' })
     expect(await store.findAnswer('alice', 'c2', 4)).toBeUndefined()
     expect((await store.pushesFrom(a.lease.sid, 1, 10)).map((p) => p.topic)).toEqual(['updated'])
-    expect(await store.orders.get('o1')).toEqual(order('o1', '1.50', 10, 'confirmed'))
+    expect((await findOrder(store.records, 'o1'))?.order).toEqual(order('o1', '1.50', 10, 'confirmed'))
     expect(await store.commit({ nowMs: 4, writes: [{ ...confirm, id: 'missing' }] })).toEqual({ ok: false, reason: 'conflict' })
+  })
+
+  it('stores a record only if absent when asked, and refuses writes no store can keep', async () => {
+    const { store } = await open(make)
+    const write = { collection: 'notes:ä', id: 'n:1', doc: '{"text":"one"}', rank: 1, ifDoc: null }
+    expect(await store.commit({ nowMs: 1, writes: [write] })).toEqual({ ok: true, reached: [] })
+    expect(await store.commit({ nowMs: 2, writes: [{ ...write, doc: '{"text":"two"}' }] })).toEqual({ ok: false, reason: 'conflict' })
+    expect(await store.records.get('notes:ä', 'n:1')).toEqual({ id: 'n:1', doc: '{"text":"one"}', rank: 1 })
+    // Names that share a prefix stay apart.
+    expect(await store.records.get('notes', 'ä:n:1')).toBeUndefined()
+    expect(await store.records.count('notes:ä')).toBe(1)
+    expect(await store.records.count('notes')).toBe(0)
+    for (const bad of [{ ...write, rank: -1 }, { ...write, rank: 1.5 }, { ...write, id: '' }, { ...write, collection: 'a\0b' }, { ...write, sums: { n: 2 ** 53 } }]) {
+      await expect(store.commit({ nowMs: 3, writes: [bad] })).rejects.toThrow(RangeError)
+    }
+    expect(await store.records.count('notes:ä')).toBe(1)
   })
 
   it('lists orders newest first, pages them, and keeps the totals of every order', async () => {
     const { store } = await open(make)
-    const writes = ['a', 'b', 'c', 'd', 'e'].map((id, i) => ({ kind: 'order.put' as const, order: order(id, `${i + 1}.00`, i < 2 ? 5 : 10 + i) }))
+    const writes = ['a', 'b', 'c', 'd', 'e'].map((id, i) => orderWrite(order(id, `${i + 1}.00`, i < 2 ? 5 : 10 + i)))
     await store.commit({ nowMs: 1, writes })
-    const first = await store.orders.list({ limit: 2 })
+    const first = await listOrders(store.records, { limit: 2 })
     expect(first).toMatchObject({ allAmount: '15.00', orderNum: 5, jdcAmount: '15.00', jszAmount: '0.00', hasMore: true })
     expect(first?.list.map((o) => o.id)).toEqual(['e', 'd'])
-    const rest = await store.orders.list({ limit: 10, before: 'c' })
+    const rest = await listOrders(store.records, { limit: 10, before: 'c' })
     // Equal times: the later stored is the newer.
     expect(rest?.list.map((o) => o.id)).toEqual(['b', 'a'])
     expect(rest?.hasMore).toBe(false)
-    expect(await store.orders.list({ limit: 2, before: 'nope' })).toBeNull()
+    expect(await listOrders(store.records, { limit: 2, before: 'nope' })).toBeNull()
     // Stored again with the same id: replaced, totals follow.
-    await store.commit({ nowMs: 2, writes: [{ kind: 'order.put', order: { ...order('a', '10.00', 5), kind: 'jsz' } }] })
-    expect(await store.orders.list({ limit: 1 })).toMatchObject({ allAmount: '24.00', orderNum: 5, jdcAmount: '14.00', jszAmount: '10.00' })
-    expect(await store.orders.count()).toBe(5)
-    expect(await store.orders.get('a')).toEqual({ ...order('a', '10.00', 5), kind: 'jsz' })
-    expect(await store.orders.get('zz')).toBeUndefined()
+    await store.commit({ nowMs: 2, writes: [orderWrite({ ...order('a', '10.00', 5), kind: 'jsz' })] })
+    expect(await listOrders(store.records, { limit: 1 })).toMatchObject({ allAmount: '24.00', orderNum: 5, jdcAmount: '14.00', jszAmount: '10.00' })
+    expect(await store.records.count(ORDERS)).toBe(5)
+    expect((await findOrder(store.records, 'a'))?.order).toEqual({ ...order('a', '10.00', 5), kind: 'jsz' })
+    expect(await findOrder(store.records, 'zz')).toBeUndefined()
   })
 
   it('seeds sample orders once, even after they are changed', async () => {
     const { store } = await open(make)
-    expect(await store.seedOrdersOnce([order('s1', '1.00', 1), order('s2', '2.00', 2)], 5)).toBe(2)
-    expect(await store.seedOrdersOnce([order('s3', '1.00', 1)], 6)).toBe(0)
-    expect(await store.orders.count()).toBe(2)
+    expect(await store.seedOnce('samples', ORDERS, [orderWrite(order('s1', '1.00', 1)), orderWrite(order('s2', '2.00', 2))], 5)).toBe(2)
+    expect(await store.seedOnce('samples', ORDERS, [orderWrite(order('s3', '1.00', 1))], 6)).toBe(0)
+    expect(await store.records.count(ORDERS)).toBe(2)
   })
 
   it('refuses a new session when the identity holds its maximum and all are attached; an idle one makes room', async () => {

@@ -4,7 +4,7 @@
  */
 import net from 'node:net'
 import type { ReferenceServer, ReferenceServerOptions } from '../../server/app'
-import { ClientAddresses } from '../../server/client-address'
+import { ClientAddresses } from '../../packages/server/src/client-address'
 import { startTestServer } from '../helpers/reference-server'
 import { RawClient } from './support/raw-client'
 

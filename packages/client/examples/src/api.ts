@@ -12,5 +12,6 @@ export interface ShopApi {
   }
   topics: {
     notify: { order: Order }
+    'order.updated': { order: Order }
   }
 }

@@ -10,13 +10,12 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
-import type { Order, OrderKind, OrderList, OrderStatus, PageRequest } from '../demo/orders'
-import { formatFen, parseYuanToFen } from '../demo/money'
+import { checkDataWrite } from './data-writes'
 import { SCRIPTS, type ScriptName } from './redis-scripts'
 import {
   CLAIM_LEASE_MS,
   type AttachOutcome, type AttachRequest, type ClaimOutcome, type CommitOutcome, type CommitSpec, type DataWrite, type DeliveryBatch,
-  type OrderReader, type PushTarget, type SessionPosition, type Store, type StoreEvents, type StoredPush,
+  type RecordPage, type RecordReader, type PushTarget, type SessionPosition, type Store, type StoreEvents, type StoredPush,
 } from './types'
 
 export interface RedisStoreOptions {
@@ -43,7 +42,7 @@ type Reply = unknown[]
 
 export class RedisStore implements Store {
   readonly kind = 'redis'
-  readonly orders: OrderReader
+  readonly records: RecordReader
   /** This process, as the owner of the sessions attached to it. */
   readonly instance = `i-${randomUUID()}`
   private readonly redis: Redis
@@ -67,10 +66,13 @@ export class RedisStore implements Store {
     for (const [name, lua] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, { numberOfKeys: 0, lua })
     this.redis.on('error', (error: Error) => options.log(`redis: ${error.message}`))
     this.bus.on('error', (error: Error) => options.log(`redis bus: ${error.message}`))
-    this.orders = {
-      list: (page) => this.listOrders(page),
-      get: (id) => this.getOrder(id),
-      count: async () => Number((await this.redis.hget(this.key('ot'), 'count')) ?? 0),
+    this.records = {
+      get: async (collection, id) => {
+        const [doc, rank] = await this.redis.hmget(this.recordKey(collection, id), 'doc', 'rank')
+        return doc === null ? undefined : { id, doc, rank: Number(rank) }
+      },
+      page: (collection, page) => this.pageRecords(collection, page),
+      count: async (collection) => Number((await this.redis.hget(this.key(`rt:${lengthPrefixed(collection)}`), '\0count')) ?? 0),
     }
   }
 
@@ -171,6 +173,7 @@ export class RedisStore implements Store {
   }
 
   async commit(spec: CommitSpec, onCommitted?: (outcome: CommitOutcome) => void): Promise<CommitOutcome> {
+    for (const write of spec.writes ?? []) checkDataWrite(write)
     const o = this.options
     const body = {
       now: spec.nowMs,
@@ -198,11 +201,12 @@ export class RedisStore implements Store {
     return outcome
   }
 
-  async seedOrdersOnce(samples: readonly Order[], nowMs: number): Promise<number> {
-    const first = await this.redis.hsetnx(this.key('meta'), 'seeded', String(nowMs))
-    if (first !== 1 || (await this.orders.count()) > 0) return 0
-    await this.commit({ nowMs, writes: samples.map((order): DataWrite => ({ kind: 'order.put', order })) })
-    return samples.length
+  async seedOnce(flag: string, collection: string, writes: readonly DataWrite[], nowMs: number): Promise<number> {
+    for (const write of writes) checkDataWrite(write)
+    const first = await this.redis.hsetnx(this.key('meta'), `seeded:${flag}`, String(nowMs))
+    if (first !== 1 || (await this.records.count(collection)) > 0) return 0
+    await this.commit({ nowMs, writes })
+    return writes.length
   }
 
   async flush(): Promise<void> {
@@ -294,32 +298,24 @@ export class RedisStore implements Store {
       .catch((error: unknown) => this.report('the epoch check', error))
   }
 
-  private async listOrders(page: PageRequest): Promise<OrderList | null> {
-    const reply = (await this.script('rsListOrders', [page.limit, page.before ?? ''])) as Reply | null
-    if (reply === null) return null
-    const [allFen, jdcFen, jszFen, count, rows] = reply as [string, string, string, string, Array<string | null>]
-    const list: Order[] = []
-    for (let i = 0; i + 5 < rows.length; i += 6) {
-      list.push({
-        id: String(rows[i]), title: String(rows[i + 1]), amount: formatFen(Number(rows[i + 2])), kind: rows[i + 3] as OrderKind,
-        status: rows[i + 4] as OrderStatus, createdAt: Number(rows[i + 5]),
-      })
-    }
-    const hasMore = list.length > page.limit
-    return {
-      allAmount: formatFen(Number(allFen)),
-      orderNum: Number(count),
-      jdcAmount: formatFen(Number(jdcFen)),
-      jszAmount: formatFen(Number(jszFen)),
-      list: hasMore ? list.slice(0, page.limit) : list,
-      hasMore,
-    }
+  private recordKey(collection: string, id: string): string {
+    return this.key(`r:${lengthPrefixed(collection)}:${id}`)
   }
 
-  private async getOrder(id: string): Promise<Order | undefined> {
-    const [title, fen, kind, status, created] = await this.redis.hmget(this.key(`o:${id}`), 'title', 'fen', 'kind', 'status', 'created')
-    if (title === null || fen === null) return undefined
-    return { id, title, amount: formatFen(Number(fen)), kind: kind as OrderKind, status: status as OrderStatus, createdAt: Number(created) }
+  private async pageRecords(collection: string, page: { limit: number; before?: string }): Promise<RecordPage | null> {
+    const reply = (await this.script('rsPageRecords', [collection, page.limit, page.before ?? ''])) as Reply | null
+    if (reply === null) return null
+    const [totals, rows] = reply as [string[], Array<string | null>]
+    let count = 0
+    const sums: Record<string, number> = {}
+    for (let i = 0; i + 1 < totals.length; i += 2) {
+      if (totals[i] === '\0count') count = Number(totals[i + 1])
+      else sums[totals[i]] = Number(totals[i + 1])
+    }
+    const records: RecordPage['records'] = []
+    for (let i = 0; i + 2 < rows.length; i += 3) records.push({ id: String(rows[i]), doc: String(rows[i + 1]), rank: Number(rows[i + 2]) })
+    const hasMore = records.length > page.limit
+    return { records: hasMore ? records.slice(0, page.limit) : records, hasMore, count, sums }
   }
 
   private report(what: string, error: unknown): void {
@@ -328,11 +324,19 @@ export class RedisStore implements Store {
 }
 
 function scriptWrite(write: DataWrite): Record<string, unknown> {
-  if (write.kind === 'order.status') return { op: 'status', id: write.id, from: write.from, to: write.to }
-  const { order } = write
-  const fen = parseYuanToFen(order.amount)
-  if (fen === null) throw new RangeError(`order ${order.id} has an invalid amount "${order.amount}"`)
-  return { op: 'put', id: order.id, title: order.title, fen, kind: order.kind, status: order.status, createdAt: order.createdAt }
+  return {
+    c: write.collection,
+    id: write.id,
+    doc: write.doc,
+    rank: write.rank,
+    s: Object.entries(write.sums ?? {}).flat(),
+    ...(write.ifDoc === undefined ? {} : { ifDoc: write.ifDoc }),
+  }
+}
+
+/** As the scripts' idkey: the length in bytes first, so no two names make one key. */
+function lengthPrefixed(name: string): string {
+  return `${Buffer.byteLength(name, 'utf8')}:${name}`
 }
 
 function targetArgs(target: PushTarget): { k: string; to?: string } {

@@ -12,8 +12,6 @@
  * - Pushes reach the instance their session is attached to through `StoreEvents.delivered`, in
  *   seq order per session; a lost delivery is noticed (`resync`) and filled from the log.
  */
-import type { Order, OrderList, OrderStatus, PageRequest } from '../demo/orders'
-
 /** Who a push is for (PROTOCOL.md "Identity, topics and targeted pushes"). */
 export type PushTarget = { kind: 'all' } | { kind: 'user'; user: string } | { kind: 'topic'; topic: string }
 
@@ -53,10 +51,40 @@ export interface PushSpec {
   dataJson: string | null
 }
 
-/** A change of the demo's data made by a method or a push, applied only if its precondition holds at commit. */
-export type DataWrite =
-  | { kind: 'order.put'; order: Order }
-  | { kind: 'order.status'; id: string; from: OrderStatus; to: OrderStatus }
+/**
+ * A change of the app's data made by a method or a push, committed with the request's answer
+ * and its pushes. Stores `doc` (JSON text) as record `id` of `collection`, replacing one with
+ * that id, ranked by `rank` (pages list the highest first, then the latest stored). `sums`
+ * (safe integers) are added to the collection's totals, and a replaced record's leave them.
+ * `ifDoc`: only if the record's text is this at commit (null: only if there is none); when it
+ * is not, nothing of the commit is done (`conflict`) and the method runs again.
+ */
+export interface DataWrite {
+  collection: string
+  id: string
+  doc: string
+  rank: number
+  sums?: Readonly<Record<string, number>>
+  ifDoc?: string | null
+}
+
+/** A record of the app's data as stored. */
+export interface StoredRecord {
+  id: string
+  doc: string
+  rank: number
+}
+
+/** One page of a collection, newest first, with the totals of all of it. */
+export interface RecordPage {
+  records: StoredRecord[]
+  /** Older records exist beyond this page. */
+  hasMore: boolean
+  /** Records in the collection. */
+  count: number
+  /** The collection's sums, by name (0 for a name no record carries). */
+  sums: Record<string, number>
+}
 
 /** The answer of an effectful request, remembered per identity. */
 export interface AnswerSpec {
@@ -113,11 +141,12 @@ export interface SessionPosition {
   gen: number
 }
 
-/** Reads of the demo's orders. */
-export interface OrderReader {
-  list(page: PageRequest): Promise<OrderList | null>
-  get(id: string): Promise<Order | undefined>
-  count(): Promise<number>
+/** Reads of the app's data. */
+export interface RecordReader {
+  get(collection: string, id: string): Promise<StoredRecord | undefined>
+  /** The `limit` newest records older than record `before` (the newest with none); null when `before` is no record. */
+  page(collection: string, page: { limit: number; before?: string }): Promise<RecordPage | null>
+  count(collection: string): Promise<number>
 }
 
 /** How long a claim holds a request for the instance running it: longer than any method runs. */
@@ -157,9 +186,12 @@ export interface Store {
    * here (so a `res` can go out before the pushes its method made).
    */
   commit(spec: CommitSpec, onCommitted?: (outcome: CommitOutcome) => void): Promise<CommitOutcome>
-  readonly orders: OrderReader
-  /** Stores `samples` if this store never held orders before (a flag remembers it); returns how many. */
-  seedOrdersOnce(samples: readonly Order[], nowMs: number): Promise<number>
+  readonly records: RecordReader
+  /**
+   * The first time `flag` is asked of this store (it is remembered), commits `writes` if
+   * `collection` is empty; returns how many records were stored.
+   */
+  seedOnce(flag: string, collection: string, writes: readonly DataWrite[], nowMs: number): Promise<number>
   /** Writes what is batched (acks, last-use clocks). */
   flush(): Promise<void>
   /** Keeps the sessions attached here alive, expires idle ones and writes what is batched. */

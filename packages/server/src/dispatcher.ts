@@ -18,7 +18,7 @@ import { answerKey, failureFrame, fittedAnswer, isMethodName, isStorableName, ME
 import type { ReqFrame } from './protocol'
 import type { ReplySlot } from './reply-queue'
 import type { ActiveSession } from './session-hub'
-import type { CommitOutcome, DataWrite, OrderReader, PushSpec, PushTarget, Store } from './store/types'
+import type { CommitOutcome, DataWrite, PushSpec, PushTarget, RecordReader, Store } from './store/types'
 import { CLAIM_LEASE_MS } from './store/types'
 
 /** Who a push made by a method or the admin route is for: everyone when absent. */
@@ -32,14 +32,14 @@ export interface MethodContext {
   readonly identity: string
   /** Wall-clock time of the call (ms since epoch). */
   readonly nowMs: number
-  /** The demo's orders, as they are now. */
-  readonly orders: OrderReader
+  /** The app's data as it is now (records of the store, read by collection). */
+  readonly records: RecordReader
   /**
    * A push to every session (or those of one identity, or of one topic), appended with the
    * method's answer: only if it succeeds. Throws CodedError for a bad topic or an oversized push.
    */
   publish(topic: string, data?: unknown, to?: PushAddress): void
-  /** A change of the demo's data, committed with the answer if its precondition still holds then (else the method runs again). */
+  /** A change of the app's data, committed with the answer if its precondition still holds then (else the method runs again). */
   change(write: DataWrite): void
 }
 
@@ -48,7 +48,7 @@ export const MAX_TOPICS_PER_SESSION = 100
 
 /**
  * A method. Throw a CodedError for a method-specific failure; any other throw answers `internal`.
- * Its effects on the demo's data go through `context.change`, so they commit with its answer.
+ * Its effects on the app's data go through `context.change`, so they commit with its answer.
  */
 export type MethodHandler = (params: unknown, context: MethodContext) => unknown
 
@@ -77,7 +77,7 @@ export interface DispatcherDeps {
   metrics: ServerMetrics
   /** A checked push (throws CodedError like SessionHub.pushSpec). */
   pushSpec(target: PushTarget, topic: string, data: unknown): PushSpec
-  /** Announced orders a push stores (the demo's `notify`): the data to push and the writes. */
+  /** What a push stores besides itself (the demo's `notify` stores its order): the data to push and the writes. */
   announce(topic: string, data: unknown, nowMs: number): { data: unknown; writes: DataWrite[] }
   /** Requests per identity across its connections. */
   requestRate: RateTable
@@ -307,7 +307,7 @@ export class Dispatcher {
       sid: session.sid,
       identity: session.identity,
       nowMs,
-      orders: this.deps.store.orders,
+      records: this.deps.store.records,
       publish: (topic, data, to) => {
         const announced = this.deps.announce(topic, data, nowMs)
         pushes.push(this.deps.pushSpec(targetOf(to), topic, announced.data))

@@ -1,5 +1,5 @@
-/** ReferenceServerOptions with their defaults filled in and checked, and the sweep periods they imply. */
-import type { ReferenceServerOptions } from './app'
+/** SocketServerOptions with their defaults filled in and checked, and the sweep periods they imply. */
+import type { SocketServerOptions } from './server'
 import {
   DEFAULT_ANSWER_TTL_MS,
   DEFAULT_SHUTDOWN_RETRY_MS,
@@ -27,10 +27,12 @@ import { DEFAULT_LIMITS, type ServerLimits } from './limits'
 import type { RateLimit } from './rate-limiter'
 
 /** Every option, resolved. */
-export type Settings = Required<Omit<ReferenceServerOptions, 'dataDir' | 'methods' | 'rateLimit' | 'authSecret' | 'authenticate' | 'limits' | 'redisUrl'>> & {
+export type Settings = Required<Omit<SocketServerOptions, 'dataDir' | 'methods' | 'rateLimit' | 'authSecret' | 'authenticate' | 'limits' | 'redisUrl' | 'seed' | 'server'>> & {
   dataDir: string | null
+  server: NonNullable<SocketServerOptions['server']> | null
+  seed: SocketServerOptions['seed'] | null
   redisUrl: string | null
-  methods: ReadonlyMap<string, MethodEntry>
+  methods: ReadonlyArray<[string, MethodEntry]>
   rateLimit: RateLimit
   authSecret: string | null
   authenticate: Authenticate | null
@@ -38,7 +40,7 @@ export type Settings = Required<Omit<ReferenceServerOptions, 'dataDir' | 'method
 }
 
 /** Fills in the defaults and validates the numbers; throws RangeError naming a bad option. */
-export function resolveSettings(options: ReferenceServerOptions): Settings {
+export function resolveSettings(options: SocketServerOptions): Settings {
   const settings: Settings = {
     host: options.host ?? DEFAULT_HOST,
     port: options.port ?? DEFAULT_PORT,
@@ -63,10 +65,11 @@ export function resolveSettings(options: ReferenceServerOptions): Settings {
     answeredLimit: options.answeredLimit ?? DEFAULT_ANSWERED_LIMIT,
     answeredBytes: options.answeredBytes ?? DEFAULT_ANSWERED_BYTES,
     rateLimit: { ...DEFAULT_RATE_LIMIT, ...options.rateLimit },
-    simulateOrdersMs: options.simulateOrdersMs ?? 0,
-    seedOrders: options.seedOrders ?? true,
+    beforePush: options.beforePush ?? ((_topic, data) => ({ data, writes: [] })),
+    seed: options.seed ?? null,
+    server: options.server ?? null,
     log: options.log ?? (() => undefined),
-    methods: options.methods ?? new Map(),
+    methods: methodEntries(options.methods),
   }
   const positive: Array<[string, number]> = [
     ['heartbeatMs', settings.heartbeatMs],
@@ -89,10 +92,12 @@ export function resolveSettings(options: ReferenceServerOptions): Settings {
   if (!Number.isSafeInteger(settings.port) || settings.port < 0 || settings.port > 65535) {
     throw new RangeError(`port must be 0..65535, got ${settings.port}`)
   }
-  if (!Number.isSafeInteger(settings.simulateOrdersMs) || settings.simulateOrdersMs < 0) {
-    throw new RangeError(`simulateOrdersMs must be an integer >= 0, got ${settings.simulateOrdersMs}`)
-  }
   return settings
+}
+
+function methodEntries(methods: SocketServerOptions['methods']): ReadonlyArray<[string, MethodEntry]> {
+  if (!methods) return []
+  return methods instanceof Map ? [...methods] : Object.entries(methods)
 }
 
 /** How often hello and idle deadlines are checked: a quarter of the shorter one, within 10 ms..1 s. */

@@ -13,7 +13,8 @@
  *   P t:<topic>    set: the sessions subscribed to it
  *   P a:<n>:<identity>:<id>   the remembered `res` of a request (or "\0" + claim while it runs)
  *   P ai:/as:/ab:<n>:<identity>   its answers by age, their sizes, their total bytes
- *   P o:<id>, P orders, P ot, P on   the demo's orders, their index (newest last), totals, counter
+ *   P r:<n>:<collection>:<id>   a record of the app's data: doc, rank, n, k (its index entry), s (its sums)
+ *   P rz:/rt:<n>:<collection>   the collection's index (newest last) and totals ("\0count" and each sum); P rn the counter
  *   P meta         hash: epoch, clock (commits so far), seeded
  *   P i:<instance> the pub/sub channel of one instance: "D<header>\n<data>" deliveries, "R<sid> <gen>" takeovers
  * Sessions and their logs expire by TTL (refreshed by the instance they are attached to);
@@ -30,6 +31,7 @@ local function ukey(identity) return P .. 'u:' .. identity end
 local function tkey(topic) return P .. 't:' .. topic end
 local function idkey(identity) return #identity .. ':' .. identity end
 local function akey(identity, id) return P .. 'a:' .. idkey(identity) .. ':' .. id end
+local function rkey(c, id) return P .. 'r:' .. idkey(c) .. ':' .. id end
 local function remove_session(s)
   local h = skey(s)
   local f = redis.call('HMGET', h, 'id', 'topics')
@@ -127,8 +129,8 @@ return {'new', newSid, 1, 0, '[]'}
 
 /**
  * ARGV: P, spec (JSON): { now, ttl, logLimit, logBytes, answerTtl, answeredLimit, answeredBytes,
- * answer?: { identity, id, claim, res }, writes: [{ op: 'put', id, title, fen, kind, status,
- * createdAt } | { op: 'status', id, from, to }], pushes: [{ k: 'all'|'user'|'topic', to?, topic, data? }] }.
+ * answer?: { identity, id, claim, res }, writes: [{ c (collection), id, doc, rank, s: [name, value, …],
+ * ifDoc? (text, or null: none) }], pushes: [{ k: 'all'|'user'|'topic', to?, topic, data? }] }.
  * Returns {'ok', clock, reached...}, {'conflict'}, {'answered', res} or {'claimed'}.
  */
 export const COMMIT = `${PRELUDE}
@@ -143,33 +145,34 @@ if a then
   end
 end
 for _, w in ipairs(spec.writes) do
-  if w.op == 'status' and redis.call('HGET', P .. 'o:' .. w.id, 'status') ~= w.from then return {'conflict'} end
+  if w.ifDoc ~= nil then
+    local cur = redis.call('HGET', rkey(w.c, w.id), 'doc')
+    if w.ifDoc == cjson.null then
+      if cur then return {'conflict'} end
+    elseif cur ~= w.ifDoc then
+      return {'conflict'}
+    end
+  end
 end
 
-local OT, ORDERS = P .. 'ot', P .. 'orders'
 for _, w in ipairs(spec.writes) do
-  local key = P .. 'o:' .. w.id
-  if w.op == 'status' then
-    redis.call('HSET', key, 'status', w.to)
+  local key, totals = rkey(w.c, w.id), P .. 'rt:' .. idkey(w.c)
+  local old = redis.call('HMGET', key, 'k', 'n', 's')
+  local n
+  if old[1] then
+    redis.call('ZREM', P .. 'rz:' .. idkey(w.c), old[1])
+    n = tonumber(old[2])
+    local was = cjson.decode(old[3])
+    for i = 1, #was, 2 do redis.call('HINCRBY', totals, was[i], -was[i + 1]) end
   else
-    local old = redis.call('HMGET', key, 'fen', 'kind', 'k', 'n')
-    local n
-    if old[1] then
-      redis.call('HINCRBY', OT, 'all', -tonumber(old[1]))
-      redis.call('HINCRBY', OT, old[2], -tonumber(old[1]))
-      redis.call('ZREM', ORDERS, old[3])
-      n = tonumber(old[4])
-    else
-      n = redis.call('INCR', P .. 'on')
-      redis.call('HINCRBY', OT, 'count', 1)
-    end
-    -- Newest last in byte order: created time, then insertion.
-    local k = string.format('%016d:%012d:', w.createdAt, n) .. w.id
-    redis.call('HSET', key, 'title', w.title, 'fen', w.fen, 'kind', w.kind, 'status', w.status, 'created', w.createdAt, 'n', n, 'k', k)
-    redis.call('HINCRBY', OT, 'all', w.fen)
-    redis.call('HINCRBY', OT, w.kind, w.fen)
-    redis.call('ZADD', ORDERS, 0, k)
+    n = redis.call('INCR', P .. 'rn')
+    redis.call('HINCRBY', totals, '\0count', 1)
   end
+  -- Newest last in byte order: rank, then insertion.
+  local k = string.format('%016d:%012d:', w.rank, n) .. w.id
+  redis.call('HSET', key, 'doc', w.doc, 'rank', w.rank, 'n', n, 'k', k, 's', cjson.encode(w.s))
+  for i = 1, #w.s, 2 do redis.call('HINCRBY', totals, w.s[i], w.s[i + 1]) end
+  redis.call('ZADD', P .. 'rz:' .. idkey(w.c), 0, k)
 end
 
 if a then
@@ -362,25 +365,26 @@ return 1
 `
 
 /**
- * ARGV: P, limit, before ('' for the newest). Returns false when `before` names no order, else
- * {allFen, jdcFen, jszFen, count, {id, title, fen, kind, status, created, …}} for limit + 1 orders.
+ * ARGV: P, collection, limit, before ('' for the newest). Returns false when `before` names no
+ * record, else {totals (name, value, …), {id, doc, rank, …}} for limit + 1 records.
  */
-export const LIST_ORDERS = `${PRELUDE}
+export const PAGE_RECORDS = `${PRELUDE}
+local c = ARGV[2]
 local newest = '+'
-if ARGV[3] ~= '' then
-  local k = redis.call('HGET', P .. 'o:' .. ARGV[3], 'k')
+if ARGV[4] ~= '' then
+  local k = redis.call('HGET', rkey(c, ARGV[4]), 'k')
   if not k then return false end
   newest = '(' .. k
 end
 local out = {}
-for _, k in ipairs(redis.call('ZREVRANGEBYLEX', P .. 'orders', newest, '-', 'LIMIT', 0, tonumber(ARGV[2]) + 1)) do
+for _, k in ipairs(redis.call('ZREVRANGEBYLEX', P .. 'rz:' .. idkey(c), newest, '-', 'LIMIT', 0, tonumber(ARGV[3]) + 1)) do
   local id = string.match(k, '^%d+:%d+:(.*)$')
-  local f = redis.call('HMGET', P .. 'o:' .. id, 'title', 'fen', 'kind', 'status', 'created')
+  local f = redis.call('HMGET', rkey(c, id), 'doc', 'rank')
   out[#out + 1] = id
-  for i = 1, 5 do out[#out + 1] = f[i] end
+  out[#out + 1] = f[1]
+  out[#out + 1] = f[2]
 end
-local t = redis.call('HMGET', P .. 'ot', 'all', 'jdc', 'jsz', 'count')
-return {t[1] or '0', t[2] or '0', t[3] or '0', t[4] or '0', out}
+return {redis.call('HGETALL', P .. 'rt:' .. idkey(c)), out}
 `
 
 export const SCRIPTS = {
@@ -392,7 +396,7 @@ export const SCRIPTS = {
   rsSetTopics: SET_TOPICS,
   rsTouch: TOUCH,
   rsDetach: DETACH,
-  rsListOrders: LIST_ORDERS,
+  rsPageRecords: PAGE_RECORDS,
 } as const
 
 export type ScriptName = keyof typeof SCRIPTS

@@ -1,16 +1,16 @@
 /**
  * The embedded store: one instance, one SQLite file (server/database.ts), sessions and push logs
- * in server/session-store.ts, orders in server/demo/orders.ts. Every write joins the group
+ * in server/session-store.ts, the app's records in sqlite-records.ts. Every write joins the group
  * commit of its event-loop turn, and a returned promise settles only once that commit is done:
  * nothing is announced before it is durable. Attachment (which connection holds a session, with
  * which generation) is memory: there is no other instance to tell.
  */
 import type { Database } from '../database'
-import type { Order } from '../demo/orders'
-import { OrderBook } from '../demo/orders'
+import { checkDataWrite } from './data-writes'
+import { RecordBook } from './sqlite-records'
 import { SessionStore, type SessionState, type SessionStoreLimits } from '../session-store'
 import type {
-  AttachOutcome, AttachRequest, ClaimOutcome, CommitOutcome, CommitSpec, DataWrite, DeliveryBatch, OrderReader, SessionPosition,
+  AttachOutcome, AttachRequest, ClaimOutcome, CommitOutcome, CommitSpec, DataWrite, DeliveryBatch, RecordReader, SessionPosition,
   Store, StoreEvents, StoredPush,
 } from './types'
 
@@ -20,13 +20,11 @@ export interface SqliteStoreLimits extends SessionStoreLimits {
   maxSessions: number
 }
 
-const SEEDED_META_KEY = 'orders_seeded'
-
 export class SqliteStore implements Store {
   readonly kind = 'sqlite'
-  readonly orders: OrderReader
+  readonly records: RecordReader
   private readonly sessions: SessionStore
-  private readonly book: OrderBook
+  private readonly book: RecordBook
   private events: StoreEvents | null = null
   /** Sessions attached to a connection, and that connection's generation. */
   private readonly attached = new Map<string, number>()
@@ -37,12 +35,12 @@ export class SqliteStore implements Store {
     private readonly limits: SqliteStoreLimits,
   ) {
     this.sessions = new SessionStore(db, limits)
-    this.book = new OrderBook(db)
+    this.book = new RecordBook(db)
     const book = this.book
-    this.orders = {
-      list: async (page) => book.list(page),
-      get: async (id) => book.get(id),
-      count: async () => book.count(),
+    this.records = {
+      get: async (collection, id) => book.get(collection, id),
+      page: async (collection, page) => book.page(collection, page.limit, page.before),
+      count: async (collection) => book.count(collection),
     }
   }
 
@@ -129,6 +127,11 @@ export class SqliteStore implements Store {
   }
 
   commit(spec: CommitSpec, onCommitted?: (outcome: CommitOutcome) => void): Promise<CommitOutcome> {
+    try {
+      for (const write of spec.writes ?? []) checkDataWrite(write)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     const batches: DeliveryBatch[] = []
     return this.afterCommit(
       (): CommitOutcome => {
@@ -138,8 +141,8 @@ export class SqliteStore implements Store {
           if (resText !== undefined) return { ok: false, reason: 'answered', resText }
         }
         const writes = spec.writes ?? []
-        if (!writes.every((write) => this.holds(write))) return { ok: false, reason: 'conflict' }
-        for (const write of writes) this.apply(write)
+        if (!writes.every((write) => this.book.holds(write))) return { ok: false, reason: 'conflict' }
+        for (const write of writes) this.book.apply(write)
         if (answer) this.sessions.rememberAnswer(answer.identity, answer.id, answer.resText, nowMs)
         const reached: number[] = []
         for (const push of spec.pushes ?? []) {
@@ -161,12 +164,14 @@ export class SqliteStore implements Store {
     )
   }
 
-  async seedOrdersOnce(samples: readonly Order[], nowMs: number): Promise<number> {
-    if (this.db.getMeta(SEEDED_META_KEY) !== undefined) return 0
+  async seedOnce(flag: string, collection: string, writes: readonly DataWrite[], nowMs: number): Promise<number> {
+    const key = `seeded:${flag}`
+    if (this.db.getMeta(key) !== undefined) return 0
+    for (const write of writes) checkDataWrite(write)
     return this.db.transaction(() => {
-      const stored = this.book.count() === 0 ? samples : []
-      for (const order of stored) this.book.put(order)
-      this.db.setMeta(SEEDED_META_KEY, String(nowMs))
+      const stored = this.book.count(collection) === 0 ? writes : []
+      for (const write of stored) this.book.apply(write)
+      this.db.setMeta(key, String(nowMs))
       return stored.length
     })
   }
@@ -248,15 +253,5 @@ export class SqliteStore implements Store {
       if (!oldest || session.lastSeenMs < oldest.lastSeenMs) oldest = session
     }
     return oldest
-  }
-
-  private holds(write: DataWrite): boolean {
-    if (write.kind === 'order.put') return true
-    return this.book.get(write.id)?.status === write.from
-  }
-
-  private apply(write: DataWrite): void {
-    if (write.kind === 'order.put') this.book.put(write.order)
-    else this.book.setStatus(write.id, write.to)
   }
 }
