@@ -5,9 +5,11 @@
  * files added; built for weapp and H5; the weapp build run in the harness against a backend made
  * from the server package's quick start. `open`, a request answered, a push shown.
  *
- * The template names packages this registry does not have (@tarojs/plugin-generator and the
- * other hosts' platform plugins at 4.2.1): they are taken out of its package.json and config
- * before `npm install`. The quick start's URL is the one line changed: the test server's.
+ * The template names packages this registry does not have at 4.2.1 (@tarojs/plugin-generator,
+ * eslint-config-taro, the other hosts' platform plugins): they are taken out of its package.json
+ * and config before `npm install`, with the lint and commit tooling that needs them (this test
+ * builds and runs the app; it does not lint it). The quick start's URL is the one line changed:
+ * the test server's.
  */
 import { execFile } from 'node:child_process'
 import fs from 'node:fs'
@@ -22,6 +24,13 @@ import { launchWeapp, WeappStorage, type WeappHarness } from '../weapp/harness'
 const ROOT = path.resolve(__dirname, '../..')
 const run = promisify(execFile)
 const KEEP_PLATFORMS = new Set(['@tarojs/plugin-platform-weapp', '@tarojs/plugin-platform-h5'])
+const LINT_TOOLING = /^(eslint|eslint-.*|stylelint|stylelint-.*|husky|lint-staged|@commitlint\/.*)$/
+
+/** A template dependency this registry cannot give, or that only lints. */
+function dropped(name: string): boolean {
+  if (name === '@tarojs/plugin-generator' || LINT_TOOLING.test(name)) return true
+  return name.startsWith('@tarojs/plugin-platform-') && !KEEP_PLATFORMS.has(name)
+}
 
 let dir = ''
 let appDir = ''
@@ -67,7 +76,7 @@ beforeAll(async () => {
   const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as { scripts: Record<string, string>; dependencies: Record<string, string>; devDependencies: Record<string, string> }
   for (const deps of [manifest.dependencies, manifest.devDependencies]) {
     for (const name of Object.keys(deps)) {
-      if (name === '@tarojs/plugin-generator' || (name.startsWith('@tarojs/plugin-platform-') && !KEEP_PLATFORMS.has(name))) delete deps[name]
+      if (dropped(name)) delete deps[name]
     }
   }
   delete manifest.scripts.prepare // husky's git hooks: nothing to do with the app

@@ -39,6 +39,7 @@ test('the tarball holds the built modules, their declarations and the docs, and 
   const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').map((file) => file.replace(/^package\//, ''))
   for (const entry of ['index', 'taro/index', 'react/index', 'plain/index']) {
     expect(files).toContain(`dist/${entry}.js`)
+    expect(files).toContain(`dist/${entry}.mjs`)
     expect(files).toContain(`dist/${entry}.d.ts`)
   }
   expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'CHANGELOG.md']))
