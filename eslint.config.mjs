@@ -65,7 +65,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['server/**/*.ts', 'packages/server/**/*.ts', 'packages/*/scripts/*.mjs', 'test/**/*.{ts,tsx,js}', 'bench/**/*.ts', 'config/**/*.ts', '*.js', '*.mjs', '*.ts'],
+    files: ['server/**/*.ts', 'packages/server/**/*.ts', 'packages/*/scripts/*.mjs', 'scripts/*.mjs', 'test/**/*.{ts,tsx,js}', 'bench/**/*.ts', 'config/**/*.ts', '*.js', '*.mjs', '*.ts'],
     languageOptions: { globals: { ...globals.node, ...globals.jest } },
   },
   {
