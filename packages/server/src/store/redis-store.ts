@@ -1,5 +1,5 @@
 /**
- * The cluster store: everything in one Redis (server/store/redis-scripts.ts has the layout), so
+ * The cluster store: everything in one Redis (redis-scripts.ts has the layout), so
  * any number of instances serve the same clients. Each instance listens on its own pub/sub
  * channel for the pushes of the sessions attached to it and for takeovers of them.
  *

@@ -1,6 +1,6 @@
 /**
- * The embedded store: one instance, one SQLite file (server/database.ts), sessions and push logs
- * in server/session-store.ts, the app's records in sqlite-records.ts. Every write joins the group
+ * The embedded store: one instance, one SQLite file (../database.ts), sessions and push logs
+ * in ../session-store.ts, the app's records in sqlite-records.ts. Every write joins the group
  * commit of its event-loop turn, and a returned promise settles only once that commit is done:
  * nothing is announced before it is durable. Attachment (which connection holds a session, with
  * which generation) is memory: there is no other instance to tell.
