@@ -7,16 +7,14 @@
  * notes and for finding what to cut; figures for comparisons come from `npm run bench`.
  */
 import { Session } from 'node:inspector/promises'
-import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import { build } from 'esbuild'
 import { createSocketEngine } from '../packages/client/src/core/engine'
 import type { SocketPlatform } from '../packages/client/src/core/platform'
 import { createWsPlatform } from '../test/helpers/ws-platform'
 import { parseFlags } from './lib/args'
 import { loadOldEngine } from './lib/old-engine'
 import { startPeerHost } from './lib/peer-host'
+import { requireBundle } from './lib/require-bundle'
 
 interface ProfileNode {
   id: number
@@ -73,24 +71,7 @@ async function main(): Promise<void> {
 
 /** Ours bundled by esbuild as an app's build would (not through tsx, whose keepNames adds calls), like the old engine. */
 async function bundleOurs(): Promise<ProfiledModule> {
-  const result = await build({
-    entryPoints: [path.resolve(__dirname, '../packages/client/src/index.ts')],
-    bundle: true,
-    format: 'cjs',
-    platform: 'node',
-    target: 'es2020',
-    write: false,
-    logLevel: 'silent',
-  })
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-ours-'))
-  const file = path.join(dir, 'engine.cjs')
-  try {
-    fs.writeFileSync(file, result.outputFiles[0].contents)
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(file) as ProfiledModule
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
-  }
+  return requireBundle<ProfiledModule>(path.resolve(__dirname, '../packages/client/src/index.ts'), 'engine')
 }
 
 async function pump(request: (payload: unknown) => Promise<unknown>, durationMs: number): Promise<number> {

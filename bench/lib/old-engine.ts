@@ -5,11 +5,10 @@
  * Works on any clone with that commit in its history; a shallow clone gets a clear error.
  */
 import { execFileSync } from 'node:child_process'
-import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import { build, type Plugin } from 'esbuild'
+import type { Plugin } from 'esbuild'
 import type { SocketPlatform } from '../../packages/client/src/core/platform'
+import { requireBundle } from './require-bundle'
 import { BenchError } from './wait'
 
 /** The last commit before the Engine 2 rewrite: "today" in issue 12's storage goal. */
@@ -60,25 +59,7 @@ async function bundleOldEngine(): Promise<OldEngineModule> {
     throw new BenchError('missing_dependency', `commit ${OLD_ENGINE_COMMIT} (the old engine) is not in this clone's history: fetch it (git fetch --unshallow)`)
   }
   const files = new Set(git(['ls-tree', '-r', '--name-only', commit, 'src/socket']).split('\n').filter((line) => line !== ''))
-  const result = await build({
-    entryPoints: [`${NAMESPACE}:${ENTRY}`],
-    bundle: true,
-    format: 'cjs',
-    platform: 'node',
-    target: 'es2020',
-    write: false,
-    logLevel: 'silent',
-    plugins: [fromCommit(commit, files)],
-  })
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-old-engine-'))
-  const file = path.join(dir, `engine-${commit.slice(0, 12)}.cjs`)
-  try {
-    fs.writeFileSync(file, result.outputFiles[0].contents)
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(file) as OldEngineModule
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
-  }
+  return requireBundle<OldEngineModule>(`${NAMESPACE}:${ENTRY}`, `engine-${commit.slice(0, 12)}`, [fromCommit(commit, files)])
 }
 
 /** Resolves the old engine's relative imports to files of `commit`, read with git show; packages come from node_modules. */
