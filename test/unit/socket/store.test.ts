@@ -1,5 +1,6 @@
 import { resolveTunables, ENGINE_DEFAULTS } from '../../../packages/client/src/core/constants'
-import { createSocketStore, initialSocketState, sameState, withLazyQueue } from '../../../packages/client/src/core/store'
+import { createSocketStore, initialSocketState, sameState } from '../../../packages/client/src/core/store'
+import { createFakeEngine } from '../../helpers/fake-platform'
 
 test('the store starts uninstantiated and can be reset to its initial state', () => {
   const store = createSocketStore()
@@ -16,18 +17,25 @@ test('sameState compares field by field, all but the queue (its owner compares t
   expect(sameState(a, { ...a, queue: [] })).toBe(true)
 })
 
-test('a lazy queue is built on first read and kept', () => {
-  let built = 0
-  const { queue: _ignored, ...rest } = initialSocketState()
-  const state = withLazyQueue(rest, () => {
-    built++
-    return []
-  })
-  expect(built).toBe(0)
-  const first = state.queue
-  expect(state.queue).toBe(first)
-  expect(built).toBe(1)
-  expect(Object.keys(state)).toContain('queue')
+test("the published queue is the outbox's snapshot: one array per change of the outbox, kept while it does not change", async () => {
+  const { engine, state, openCurrent } = createFakeEngine()
+  try {
+    engine.connect()
+    await openCurrent()
+    const empty = state().queue
+    expect(empty).toEqual([])
+    // The app hides: visible state changes, the outbox does not, the array is the same one.
+    engine.appHide()
+    expect(state().appVisible).toBe(false)
+    expect(state().queue).toBe(empty)
+    const id = engine.send('echo', 1)
+    const queued = state().queue
+    expect(queued).not.toBe(empty)
+    expect(queued.map((entry) => entry.id)).toEqual([id])
+    expect(Object.isFrozen(queued)).toBe(true)
+  } finally {
+    engine.destroy()
+  }
 })
 
 test('tunables: defaults with valid overrides only', () => {

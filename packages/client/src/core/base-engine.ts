@@ -15,7 +15,7 @@ import type { SocketPlatform } from './platform'
 import { RequestQueue } from './requests'
 import { createRequestIds } from './request-ids'
 import type { SocketEngine } from './socket-engine'
-import { createSocketStore, sameState, withLazyQueue, zeroCounters } from './store'
+import { createSocketStore, sameState, zeroCounters } from './store'
 import type { EngineOptions, ErrorSummary, OutboxEntry, PushMessage, RequestOptions, SocketCounters, SocketEvents, SocketState } from './types'
 
 /** A [0, 1) source over the platform's random bytes, or null when it has none. */
@@ -248,7 +248,7 @@ export abstract class BaseEngine implements SocketEngine {
     const previous = this.store.getState()
     const link = this.link
     const outbox = this.requests.outbox
-    const next = {
+    const next: SocketState = {
       task: link.currentTask,
       readyState: link.readyState,
       status: this.destroyed ? 'closed' as const : link.status,
@@ -261,9 +261,14 @@ export abstract class BaseEngine implements SocketEngine {
       appVisible: link.visible,
       lastError: this.lastError,
       storageError: this.storageError,
+      queue: previous.queue,
     }
-    if (outbox.version === this.publishedOutbox && sameState(previous, next as SocketState)) return
+    const outboxChanged = outbox.version !== this.publishedOutbox
+    if (!outboxChanged && sameState(previous, next)) return
     this.publishedOutbox = outbox.version
-    this.store.setState(withLazyQueue(next, () => outbox.entries()), true)
+    // The outbox's frozen snapshot, made once per change of it: cheaper than a lazy accessor,
+    // whose Object.defineProperty made every state a slow dictionary-mode object.
+    if (outboxChanged) next.queue = outbox.entries()
+    this.store.setState(next, true)
   }
 }

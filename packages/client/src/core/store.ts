@@ -1,5 +1,5 @@
 import { createStore, type StoreApi } from 'zustand/vanilla'
-import type { OutboxEntry, SocketCounters, SocketState } from './types'
+import type { SocketCounters, SocketState } from './types'
 
 /** All counters at zero. */
 export function zeroCounters(): SocketCounters {
@@ -48,13 +48,4 @@ export function sameState(a: SocketState, b: SocketState): boolean {
     if (!Object.is(a[key], b[key])) return false
   }
   return true
-}
-
-/** Gives `state` a `queue` that is built from `entries` when first read, and kept from then on. */
-export function withLazyQueue(state: Omit<SocketState, 'queue'>, entries: () => readonly OutboxEntry[]): SocketState {
-  let queue: readonly OutboxEntry[] | null = null
-  return Object.defineProperty(state, 'queue', {
-    enumerable: true,
-    get: () => (queue ??= entries()),
-  }) as SocketState
 }
