@@ -1,5 +1,11 @@
 import type { DataWrite } from './types'
 
+/**
+ * The total that counts a collection's records, kept beside its sums (sum names are the app's
+ * and cannot hold a NUL; this one starts with one).
+ */
+export const COUNT_TOTAL = '\0count'
+
 /** The longest collection name and record id a store keeps. */
 export const RECORD_KEY_MAX_LENGTH = 128
 

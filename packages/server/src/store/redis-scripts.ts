@@ -166,7 +166,7 @@ for _, w in ipairs(spec.writes) do
     for i = 1, #was, 2 do redis.call('HINCRBY', totals, was[i], -was[i + 1]) end
   else
     n = redis.call('INCR', P .. 'rn')
-    redis.call('HINCRBY', totals, '\0count', 1)
+    redis.call('HINCRBY', totals, '\\0count', 1) -- COUNT_TOTAL of data-writes.ts
   end
   -- Newest last in byte order: rank, then insertion.
   local k = string.format('%016d:%012d:', w.rank, n) .. w.id

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { checkDataWrite } from './data-writes'
+import { checkDataWrite, COUNT_TOTAL } from './data-writes'
 import { SCRIPTS, type ScriptName } from './redis-scripts'
 import {
   CLAIM_LEASE_MS,
@@ -72,7 +72,7 @@ export class RedisStore implements Store {
         return doc === null ? undefined : { id, doc, rank: Number(rank) }
       },
       page: (collection, page) => this.pageRecords(collection, page),
-      count: async (collection) => Number((await this.redis.hget(this.key(`rt:${lengthPrefixed(collection)}`), '\0count')) ?? 0),
+      count: async (collection) => Number((await this.redis.hget(this.key(`rt:${lengthPrefixed(collection)}`), COUNT_TOTAL)) ?? 0),
     }
   }
 
@@ -309,7 +309,7 @@ export class RedisStore implements Store {
     let count = 0
     const sums: Record<string, number> = {}
     for (let i = 0; i + 1 < totals.length; i += 2) {
-      if (totals[i] === '\0count') count = Number(totals[i + 1])
+      if (totals[i] === COUNT_TOTAL) count = Number(totals[i + 1])
       else sums[totals[i]] = Number(totals[i + 1])
     }
     const records: RecordPage['records'] = []

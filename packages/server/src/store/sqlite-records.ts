@@ -5,6 +5,7 @@
  */
 import type { Statement } from 'better-sqlite3'
 import type { Database } from '../database'
+import { COUNT_TOTAL } from './data-writes'
 import type { DataWrite, RecordPage, StoredRecord } from './types'
 
 const SCHEMA = `
@@ -26,8 +27,6 @@ CREATE TABLE IF NOT EXISTS record_totals (
 ) WITHOUT ROWID;
 `
 
-/** The total that counts a collection's records (sum names are the app's; this one is ours). */
-const COUNT_NAME = '\0count'
 
 interface RecordRow {
   n: number
@@ -65,7 +64,7 @@ export class RecordBook {
   }
 
   count(collection: string): number {
-    return this.totals(collection)[COUNT_NAME] ?? 0
+    return this.totals(collection)[COUNT_TOTAL] ?? 0
   }
 
   page(collection: string, limit: number, before?: string): RecordPage | null {
@@ -77,7 +76,7 @@ export class RecordBook {
       if (!from) return null
       rows = this.sql.olderThan.all({ collection, rank: from.rank, n: from.n, limit: limit + 1 }) as RecordRow[]
     }
-    const { [COUNT_NAME]: count = 0, ...sums } = this.totals(collection)
+    const { [COUNT_TOTAL]: count = 0, ...sums } = this.totals(collection)
     const hasMore = rows.length > limit
     return { records: (hasMore ? rows.slice(0, limit) : rows).map(toRecord), hasMore, count, sums }
   }
@@ -97,7 +96,7 @@ export class RecordBook {
       if (old.sums) this.addSums(write.collection, JSON.parse(old.sums) as Record<string, number>, -1)
     } else {
       this.sql.insert.run(write.collection, write.id, write.rank, write.doc, sums)
-      this.sql.addTotal.run(write.collection, COUNT_NAME, 1)
+      this.sql.addTotal.run(write.collection, COUNT_TOTAL, 1)
     }
     if (write.sums) this.addSums(write.collection, write.sums, 1)
   }
