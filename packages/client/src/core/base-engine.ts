@@ -47,6 +47,8 @@ export abstract class BaseEngine implements SocketEngine {
 
   protected constructor(platform: SocketPlatform, options: EngineOptions, linkSettings?: Partial<LinkSettings>) {
     this.cfg = resolveTunables(options)
+    const valueLimit = platform.storageValueLimitBytes
+    if (valueLimit !== undefined && valueLimit > 0) this.cfg.storageSegmentBytes = Math.min(this.cfg.storageSegmentBytes, valueLimit)
     this.now = options.now ?? (() => Date.now())
     const random = options.random ?? Math.random
     this.store = createSocketStore()

@@ -1,6 +1,6 @@
 /**
- * The only things the engine needs from its host: Taro on weapp and H5
- * (taro-platform.ts), the `ws` package in Node (test/helpers/ws-platform.ts).
+ * The only things the engine needs from its host: Taro on weapp, Alipay, ByteDance and H5
+ * (taro/platform.ts), the `ws` package in Node (test/helpers/ws-platform.ts).
  */
 
 /** A WeChat / Taro SocketTask, or anything shaped like one. */
@@ -24,6 +24,11 @@ export interface SocketPlatform {
   /** May throw (quota): reported, not fatal. */
   setStorage(key: string, value: string): void
   removeStorage(key: string): void
+  /**
+   * Most bytes one stored value may hold, when the host allows less than the engine's
+   * `storageSegmentBytes` (Alipay: 200 KB a key). The outbox is stored in segments of at most this.
+   */
+  readonly storageValueLimitBytes?: number
   /** Whether the host believes it has a network right now. */
   getNetworkConnected(): Promise<boolean>
   /** Calls `listener` on every network change; returns the function that stops it. */

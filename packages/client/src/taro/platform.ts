@@ -1,28 +1,35 @@
 import Taro from '@tarojs/taro'
 import type { SocketPlatform, SocketTaskLike } from '../core/platform'
+import { connectAlipaySocket } from './alipay-socket'
+import { currentHost, isConnectedAnswer, storageValueLimitBytes, throwIfStorageRefused, withNumericCloseCodes } from './hosts'
 
 /**
- * The engine's host on weapp and H5: sockets, storage and network signals from Taro.
- * This is the only engine-side file that imports `@tarojs/taro`.
+ * The engine's host on every Taro target (weapp, alipay, tt, H5): sockets, storage and network
+ * signals from Taro, with the hosts' differences (hosts.ts) smoothed over.
+ * This and alipay-socket.ts are the only engine-side files that reach the host.
  */
 export function createTaroPlatform(): SocketPlatform {
+  const host = currentHost()
   return {
     async connectSocket({ url }) {
-      // Taro resolves once WeChat accepted the call; the engine attaches handlers at once.
+      if (host === 'alipay') return withNumericCloseCodes(await connectAlipaySocket(url))
+      // Taro resolves once the host accepted the call; the engine attaches handlers at once.
       const task = (await Taro.connectSocket({ url })) as unknown as SocketTaskLike & { ws?: unknown }
-      return process.env.TARO_ENV === 'h5' && isBrowserSocket(task.ws) ? withCloseCodes(task, task.ws) : task
+      if (host === 'h5') return isBrowserSocket(task.ws) ? withCloseCodes(task, task.ws) : task
+      return withNumericCloseCodes(task)
     },
     getStorage(key) {
-      // getStorageSync answers '' for a missing key.
+      // getStorageSync answers '' for a missing key (Taro maps Alipay's `{ data: null }` to it).
       const value: unknown = Taro.getStorageSync(key)
       return typeof value === 'string' && value !== '' ? value : null
     },
     setStorage(key, value) {
-      Taro.setStorageSync(key, value)
+      throwIfStorageRefused('setStorageSync', key, Taro.setStorageSync(key, value))
     },
     removeStorage(key) {
-      Taro.removeStorageSync(key)
+      throwIfStorageRefused('removeStorageSync', key, Taro.removeStorageSync(key))
     },
+    storageValueLimitBytes: storageValueLimitBytes(host),
     getNetworkConnected: isNetworkConnected,
     onNetworkChange: listenToNetwork,
     randomBytes,
@@ -31,7 +38,7 @@ export function createTaroPlatform(): SocketPlatform {
 
 /**
  * H5 has crypto.getRandomValues. WeChat's only source is `wx.getRandomValues`, which is
- * asynchronous: request ids there use Math.random (they need to be unique, not secret; the
+ * asynchronous, and Alipay and ByteDance document no synchronous one: request ids there use Math.random (they need to be unique, not secret; the
  * session id, made by the server, is the secret).
  */
 function randomBytes(length: number): Uint8Array | null {
@@ -80,8 +87,7 @@ async function isNetworkConnected(): Promise<boolean> {
     return typeof navigator === 'undefined' || navigator.onLine !== false
   }
   try {
-    const { networkType } = await Taro.getNetworkType()
-    return networkType !== 'none'
+    return isConnectedAnswer(await Taro.getNetworkType())
   } catch {
     // Not knowing is no reason to stop trying: the socket itself will tell.
     return true

@@ -1,0 +1,81 @@
+/**
+ * What differs between the mini-program hosts under one Taro build, as far as the socket layer
+ * is concerned. Taro aligns most APIs with WeChat's; these are the places where it does not, or
+ * where the host itself behaves differently. Each names its source.
+ */
+import type { SocketTaskLike } from '../core/platform'
+
+/** The host a build targets: Taro replaces `process.env.TARO_ENV` at build time. */
+export type MiniHost = 'weapp' | 'alipay' | 'tt' | 'h5' | 'other'
+
+export function currentHost(): MiniHost {
+  const env = process.env.TARO_ENV
+  return env === 'weapp' || env === 'alipay' || env === 'tt' || env === 'h5' ? env : 'other'
+}
+
+/**
+ * Most bytes one stored value may hold, when the host allows less than WeChat's 1 MB a key.
+ * Alipay: "单个 key 允许存储的最大数据长度为 200KB" (my.setStorageSync docs), counted on the
+ * value as a string; UTF-8 bytes are never fewer than its characters, so the engine's byte
+ * count keeps inside it.
+ */
+export function storageValueLimitBytes(host: MiniHost): number | undefined {
+  return host === 'alipay' ? 200 * 1024 : undefined
+}
+
+/**
+ * Alipay's setStorageSync does not throw on a refused write: it returns `{ success: false,
+ * error: 12 | 14, errorMessage }` on Android and `{ error, errorMessage }` on iOS and the IDE
+ * (my.setStorageSync docs: 12 total size over 10 MB, 14 value over 200 KB), and Taro hands that
+ * result back. A write that did not happen must not pass for one that did.
+ */
+export function throwIfStorageRefused(api: string, key: string, result: unknown): void {
+  if (!result || typeof result !== 'object') return
+  const answer = result as { success?: unknown; error?: unknown; errorMessage?: unknown }
+  if (answer.success !== false && answer.error === undefined) return
+  const detail = typeof answer.errorMessage === 'string' ? answer.errorMessage : 'refused'
+  const code = answer.error === undefined ? '' : ` (error ${String(answer.error)})`
+  throw new Error(`${api}:fail ${detail}${code} (key "${key}")`)
+}
+
+/**
+ * Whether a getNetworkType answer means connected. WeChat and ByteDance answer networkType
+ * 'none' when offline; Alipay answers `networkAvailable` and networkType 'NOTREACHABLE'
+ * (my.getNetworkType docs), which Taro passes through unchanged.
+ */
+export function isConnectedAnswer(answer: { networkType?: unknown; networkAvailable?: unknown }): boolean {
+  if (typeof answer.networkAvailable === 'boolean') return answer.networkAvailable
+  return answer.networkType !== 'none' && answer.networkType !== 'NOTREACHABLE'
+}
+
+/**
+ * A close event's code as a number. ByteDance's SocketTask.onClose gives `code` as a string
+ * (from base library 1.81.0; absent before: SocketTask.onClose docs), so a server's 4401 or
+ * 4409 would otherwise read as "no code". No usable code is 1006, as a browser reports it.
+ */
+export function closeCodeOf(event: unknown): number {
+  const code = (event as { code?: unknown } | null | undefined)?.code
+  if (typeof code === 'number' && Number.isInteger(code)) return code
+  if (typeof code === 'string' && /^\d{4}$/.test(code)) return Number(code)
+  return 1006
+}
+
+/** `task` with its close events' codes made numbers (see closeCodeOf). */
+export function withNumericCloseCodes(task: SocketTaskLike): SocketTaskLike {
+  return {
+    get readyState() {
+      return task.readyState
+    },
+    send: (options) => task.send(options),
+    close: (options) => task.close(options),
+    onOpen: (listener) => task.onOpen(listener),
+    onMessage: (listener) => task.onMessage(listener),
+    onError: (listener) => task.onError(listener),
+    onClose: (listener) => task.onClose((event) => listener({ code: closeCodeOf(event), reason: reasonOf(event) })),
+  }
+}
+
+function reasonOf(event: unknown): string {
+  const reason = (event as { reason?: unknown } | null | undefined)?.reason
+  return typeof reason === 'string' ? reason : ''
+}
