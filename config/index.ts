@@ -9,6 +9,11 @@ import { buildTimeSettings } from './settings'
 // sources, which Taro compiles only when told to (it compiles src/ and node_modules/*taro*).
 const LAYER_SOURCES = path.resolve(__dirname, '../packages/client/src')
 
+/** weapp keeps `dist` (project.config.json points WeChat DevTools there); every other host has its own. */
+function outputRootOf(platform: string | undefined): string {
+  return platform === undefined || platform === 'weapp' ? 'dist' : `dist-${platform}`
+}
+
 export default defineConfig<'webpack5'>(async (merge) => {
   const platform = process.env.TARO_ENV
   const baseConfig: UserConfigExport<'webpack5'> = {
@@ -22,8 +27,8 @@ export default defineConfig<'webpack5'>(async (merge) => {
       828: 1.81 / 2,
     },
     sourceRoot: 'src',
-    // Separate roots keep both builds side by side; TARO_OUTPUT_ROOT lets tests build elsewhere.
-    outputRoot: process.env.TARO_OUTPUT_ROOT || (platform === 'h5' ? 'dist-h5' : 'dist'),
+    // Separate roots keep the builds side by side; TARO_OUTPUT_ROOT lets tests build elsewhere.
+    outputRoot: process.env.TARO_OUTPUT_ROOT || outputRootOf(platform),
     plugins: [],
     // Taro reads TARO_APP_* from .env files only; passing them here lets the shell win.
     defineConstants: buildTimeSettings(process.env),
