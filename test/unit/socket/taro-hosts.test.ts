@@ -46,6 +46,44 @@ describe('close codes', () => {
   })
 })
 
+/** A ByteDance task: its close events carry the code as a string (SocketTask.onClose docs). */
+class ByteDanceTask extends FakeSocketTask {
+  private readonly stringCloseListeners: Array<(event: { code: string; reason: string; errMsg: string }) => void> = []
+
+  override onClose(listener: (event: never) => void): void {
+    this.stringCloseListeners.push(listener as never)
+  }
+
+  closeWithStringCode(code: number): void {
+    this.readyState = 3
+    for (const listener of this.stringCloseListeners) listener({ code: String(code), reason: '', errMsg: 'closeSocket:ok' })
+  }
+}
+
+test('ByteDance: a 1009 told as the string "1009" fails the oversized request instead of re-sending it for ever', async () => {
+  process.env.TARO_ENV = 'tt'
+  const tasks: ByteDanceTask[] = []
+  jest.spyOn(Taro, 'connectSocket').mockImplementation((async () => {
+    const task = new ByteDanceTask('ws://x/ws', tasks.length)
+    tasks.push(task)
+    return task
+  }) as never)
+  // A regression would leave the request queued: its deadline makes that a quick failure, not a hang.
+  const engine = createSocketEngine(createTaroPlatform(), { url: 'ws://x/ws', token: 'T', random: () => 0.5, requestTimeoutMs: 2000 })
+  engine.connect()
+  await flushMicrotasks()
+  const task = tasks[0]!
+  task.open()
+  task.receive({ type: 'welcome', sid: 'S1', resumed: false, hb: 20_000 })
+  const answer = engine.request('upload', { blob: 'x'.repeat(10_000) })
+  await flushMicrotasks()
+  expect(task.framesOfType('req')).toHaveLength(1)
+  // The server's WebSocket library cut the frame off: 1009 and no error frame (PROTOCOL.md).
+  task.closeWithStringCode(1009)
+  await expect(answer).rejects.toMatchObject({ code: 'too_large' })
+  engine.destroy()
+})
+
 describe('network answers', () => {
   test.each([
     [{ networkType: 'wifi' }, true],

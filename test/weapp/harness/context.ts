@@ -11,7 +11,8 @@ export interface ConsoleEntry {
 export type ConsoleEcho = 'all' | 'errors' | 'none'
 
 export interface ContextGlobals {
-  wx: Record<string, unknown>
+  /** The host's API object and the global it lives on (`wx`, `my`, `tt`). */
+  api: { name: string; value: Record<string, unknown> }
   App: (options: Record<string, unknown>) => void
   Page: (options: Record<string, unknown>) => void
   Component: (options: Record<string, unknown>) => void
@@ -29,14 +30,14 @@ export interface ContextGlobals {
 }
 
 /**
- * A fresh `vm` context with what WeChat's logic layer offers and nothing of Node's: no
+ * A fresh `vm` context with what a mini-program's logic layer offers and nothing of Node's: no
  * `process`, `Buffer`, `require`, `TextEncoder`, `URL` or `queueMicrotask`.
  */
 export function createAppContext(globals: ContextGlobals): vm.Context {
   const format = (args: unknown[]) => args.map((arg) => (typeof arg === 'string' ? arg : inspect(arg))).join(' ')
   const consoleFor = (level: ConsoleEntry['level']) => (...args: unknown[]) => globals.log({ level, text: format(args), atMs: Date.now() })
   const sandbox: Record<string, unknown> = {
-    wx: globals.wx,
+    [globals.api.name]: globals.api.value,
     App: globals.App,
     Page: globals.Page,
     Component: globals.Component,

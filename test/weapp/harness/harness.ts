@@ -13,7 +13,8 @@ import { WeappStorage } from './storage'
 import { SuspendableTimers } from './timers'
 import { UiLog } from './ui-log'
 import { waitFor, WAIT_TIMEOUT_MS } from './wait'
-import { createWx, DEFAULT_DEVICE, type DeviceProfile, type LaunchOptions, type NavigationKind } from './wx-api'
+import { createHostApi, HOST_GLOBAL, type MiniHost } from './host-apis'
+import { DEFAULT_DEVICE, type DeviceProfile, type LaunchOptions, type NavigationKind } from './wx-api'
 
 /** WeChat suspends a mini-program this long after it goes to the background. */
 export const SUSPEND_AFTER_HIDDEN_MS = 5000
@@ -23,6 +24,8 @@ export type AppState = 'running' | 'hidden' | 'suspended' | 'killed'
 export interface LaunchWeappOptions {
   /** The compiled mini-program (the folder holding app.js and app.json). */
   distDir: string
+  /** Which host's API the build runs on (`wx`, Alipay's `my`, ByteDance's `tt`; host-apis.ts). Default weapp. */
+  host?: MiniHost
   /** Storage to launch on; pass the previous launch's to relaunch after a kill. Default: empty. */
   storage?: WeappStorage
   /** Whether the network is up at launch. Default true. */
@@ -40,7 +43,7 @@ export interface LaunchWeappOptions {
   device?: Partial<DeviceProfile>
   /** Which app console output reaches the test's console. Default `errors`. Everything is kept in `logs`. */
   consoleEcho?: ConsoleEcho
-  /** Replaces or adds `wx` APIs before taro.js sees them. */
+  /** Replaces or adds host APIs (on `wx`, `my` or `tt`) before taro.js sees them. */
   wxOverrides?: Record<string, unknown>
   /** More globals for the app's context. */
   extraGlobals?: Record<string, unknown>
@@ -143,8 +146,9 @@ export class WeappHarness {
       },
       callPage: (instance, hook, arg) => this.callPage(instance, hook, arg),
     })
-    const wx = {
-      ...createWx({
+    const host = options.host ?? 'weapp'
+    const api = {
+      ...createHostApi(host, {
         storage: this.storage,
         network: this.networkState,
         sockets: this.sockets,
@@ -161,8 +165,10 @@ export class WeappHarness {
       }),
       ...options.wxOverrides,
     }
+    // Alipay's logic layer has a `navigator`; Taro's Alipay runtime reads its userAgent on load.
+    const hostExtras = host === 'alipay' ? { navigator: { userAgent: `AlipayClient/10.6.0 (${DEFAULT_DEVICE.system})`, swuserAgent: '' } } : {}
     this.context = createAppContext({
-      wx,
+      api: { name: HOST_GLOBAL[host], value: api },
       App: (appOptions) => this.registerApp(appOptions),
       Page: (pageOptions) => this.registerPage(pageOptions),
       Component: (componentOptions) => this.registerComponent(componentOptions),
@@ -175,7 +181,7 @@ export class WeappHarness {
       timers: this.timers.contextTimers,
       now: () => this.timers.now(),
       log: (entry) => this.onLog(entry),
-      extra: options.extraGlobals,
+      extra: { ...hostExtras, ...options.extraGlobals },
     })
     this.jsonParse = vm.runInContext('(function (raw) { return JSON.parse(raw) })', this.context) as (raw: string) => unknown
     this.makeAppError = vm.runInContext('(function (message, code) { var e = new Error(message); e.code = code; return e })', this.context) as (message: string, code: string) => Error

@@ -4,7 +4,8 @@
  */
 export { launchWeapp, WeappHarness, SUSPEND_AFTER_HIDDEN_MS } from './harness'
 export type { LaunchWeappOptions, AppState, AppError, LifecycleEntry, HarnessNetwork } from './harness'
-export { WeappStorage, StorageQuotaError, STORAGE_KEY_LIMIT_BYTES, STORAGE_TOTAL_LIMIT_BYTES } from './storage'
+export { WeappStorage, StorageQuotaError, STORAGE_KEY_LIMIT_BYTES, STORAGE_TOTAL_LIMIT_BYTES, ALIPAY_KEY_LIMIT_CHARS, storageOptionsFor } from './storage'
+export { HOST_GLOBAL, type MiniHost } from './host-apis'
 export { PageView, ElementNotFoundError } from './page-view'
 export { WeappSocketTask } from './socket-task'
 export type { CutMode, SocketPhase } from './socket-task'

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
+import type { MiniHost } from '../harness/host-apis'
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..')
 const BUILD_INFO_FILE = 'weapp-build.json'
@@ -8,6 +9,8 @@ const BUILD_INFO_FILE = 'weapp-build.json'
 export const BUILD_TIMEOUT_MS = 90_000
 
 export interface WeappBuild {
+  /** Which host it was built for (`taro build --type <host>`). */
+  host: MiniHost
   /** The compiled mini-program (holds app.js, app.json). */
   distDir: string
   /** The port baked into TARO_APP_WS_URL. */
@@ -30,12 +33,13 @@ export class WeappBuildError extends Error {
 }
 
 /**
- * Runs `taro build --type weapp` with `TARO_APP_WS_URL=ws://127.0.0.1:<wsPort>/ws` (plain mode:
+ * Runs `taro build --type <host>` (weapp unless told) with `TARO_APP_WS_URL=ws://127.0.0.1:<wsPort>/ws` (plain mode:
  * no path, like the original backend, and `keepaliveMs` as TARO_APP_WS_KEEPALIVE_MS) and
  * `TARO_OUTPUT_ROOT=<workDir>/dist`; resolves with where it went and how big it is.
  */
-export async function buildWeapp(options: { workDir: string; wsPort: number; token: string; protocol?: 'v1' | 'plain'; keepaliveMs?: number }): Promise<WeappBuild> {
+export async function buildWeapp(options: { workDir: string; wsPort: number; token: string; host?: MiniHost; protocol?: 'v1' | 'plain'; keepaliveMs?: number }): Promise<WeappBuild> {
   const protocol = options.protocol ?? 'v1'
+  const host = options.host ?? 'weapp'
   const distDir = path.join(options.workDir, 'dist')
   const wsUrl = protocol === 'plain' ? `ws://127.0.0.1:${options.wsPort}` : `ws://127.0.0.1:${options.wsPort}/ws`
   const startedAt = Date.now()
@@ -46,12 +50,12 @@ export async function buildWeapp(options: { workDir: string; wsPort: number; tok
     TARO_APP_WS_KEEPALIVE_MS: options.keepaliveMs === undefined ? '' : String(options.keepaliveMs),
     TARO_OUTPUT_ROOT: distDir,
     TARO_APP_WS_TOKEN: options.token,
-    // jest runs with NODE_ENV=test; the build must be the production one WeChat gets.
+    // jest runs with NODE_ENV=test; the build must be the production one the host gets.
     NODE_ENV: 'production',
   }
-  const output = await run(path.join(REPO_ROOT, 'node_modules', '.bin', 'taro'), ['build', '--type', 'weapp'], env)
-  if (!fs.existsSync(path.join(distDir, 'app.js'))) throw new WeappBuildError('the weapp build wrote no app.js', output)
-  const build: WeappBuild = { distDir, wsPort: options.wsPort, wsUrl, token: options.token, builtMs: Date.now() - startedAt, sizeBytes: folderSizeBytes(distDir) }
+  const output = await run(path.join(REPO_ROOT, 'node_modules', '.bin', 'taro'), ['build', '--type', host], env)
+  if (!fs.existsSync(path.join(distDir, 'app.js'))) throw new WeappBuildError(`the ${host} build wrote no app.js`, output)
+  const build: WeappBuild = { host, distDir, wsPort: options.wsPort, wsUrl, token: options.token, builtMs: Date.now() - startedAt, sizeBytes: folderSizeBytes(distDir) }
   fs.writeFileSync(path.join(options.workDir, BUILD_INFO_FILE), JSON.stringify(build, null, 2))
   return build
 }
@@ -74,6 +78,7 @@ export function folderSizeBytes(dir: string): number {
 }
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  const what = args.join(' ')
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
@@ -84,7 +89,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<s
     child.stderr.on('data', keep)
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new WeappBuildError(`the weapp build took over ${BUILD_TIMEOUT_MS} ms`, tail(output)))
+      reject(new WeappBuildError(`taro ${what} took over ${BUILD_TIMEOUT_MS} ms`, tail(output)))
     }, BUILD_TIMEOUT_MS)
     child.on('error', (error) => {
       clearTimeout(timer)
@@ -93,7 +98,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<s
     child.on('close', (code) => {
       clearTimeout(timer)
       if (code === 0) resolve(output)
-      else reject(new WeappBuildError(`taro build --type weapp exited with ${code}`, tail(output)))
+      else reject(new WeappBuildError(`taro ${what} exited with ${code}`, tail(output)))
     })
   })
 }

@@ -1,12 +1,16 @@
 import fs from 'node:fs'
 import path from 'node:path'
 
-/** Where the weapp suite writes what it measured (git-ignored). */
-export const SUMMARY_FILE = path.join(__dirname, '..', 'out', 'weapp-summary.json')
+/** Where the app suite on `host` writes what it measured (git-ignored). */
+export function summaryFile(host: string): string {
+  return path.join(__dirname, '..', 'out', `${host}-summary.json`)
+}
 
-/** Figures measured during one run, printed and written to SUMMARY_FILE at the end. */
+/** Figures measured during one run, printed and written to summaryFile(host) at the end. */
 export class RunSummary {
   private readonly figures: Record<string, number | string> = {}
+
+  constructor(private readonly host = 'weapp') {}
 
   record(name: string, value: number | string): void {
     this.figures[name] = value
@@ -15,9 +19,10 @@ export class RunSummary {
   /** Prints the figures and writes them as JSON; returns the file written. */
   write(): string {
     const lines = Object.entries(this.figures).map(([name, value]) => `  ${name}: ${value}`)
-    console.log(`[weapp] measured:\n${lines.join('\n')}`)
-    fs.mkdirSync(path.dirname(SUMMARY_FILE), { recursive: true })
-    fs.writeFileSync(SUMMARY_FILE, `${JSON.stringify({ measuredAt: new Date().toISOString(), ...this.figures }, null, 2)}\n`)
-    return SUMMARY_FILE
+    console.log(`[${this.host}] measured:\n${lines.join('\n')}`)
+    const file = summaryFile(this.host)
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    fs.writeFileSync(file, `${JSON.stringify({ measuredAt: new Date().toISOString(), host: this.host, ...this.figures }, null, 2)}\n`)
+    return file
   }
 }
