@@ -5,6 +5,16 @@
  */
 import type { SocketTaskLike } from '../core/platform'
 
+/*
+ * Alike on every host, so handled once: app show and hide reach the layer through Taro's
+ * useDidShow/useDidHide (App onShow/onHide on WeChat, Alipay and ByteDance alike), and a
+ * hidden app's socket is not to be trusted. WeChat suspends the app 5 s after hide; ByteDance
+ * cuts its sockets 5 s after hide ("退后台5s后websocket会自动断连", Douyin cloud WebSocket
+ * guide); Alipay documents nothing for sockets. The engine's rule (suspendThresholdMs, 5 s:
+ * a socket hidden longer is dropped on show) covers all three; SocketTask `readyState` is
+ * documented by none of them and is read only as a hint (core/sockets.ts).
+ */
+
 /** The host a build targets: Taro replaces `process.env.TARO_ENV` at build time. */
 export type MiniHost = 'weapp' | 'alipay' | 'tt' | 'h5' | 'other'
 
