@@ -3,7 +3,7 @@
  * by esbuild as an app ships it; `--sources` through tsx as `npm run bench` loads it; `--old`
  * the old engine of 0339d21, bundled from git history) makes pipelined echo requests (a window of 100, 64-byte
  * payloads) to the reference server in a child process for `--ms` (default 5000) under the V8
- * sampling profiler, then prints self time by source file and the top functions. For issue
+ * sampling profiler, then prints self time by source file and the top functions (`--top`, default 20). For issue
  * notes and for finding what to cut; figures for comparisons come from `npm run bench`.
  */
 import { Session } from 'node:inspector/promises'
@@ -36,7 +36,7 @@ const WINDOW = 100
 const PAYLOAD = { text: 'x'.repeat(48) }
 
 async function main(): Promise<void> {
-  const flags = parseFlags(process.argv.slice(2), ['old', 'sources', 'ms'])
+  const flags = parseFlags(process.argv.slice(2), ['old', 'sources', 'ms', 'top'])
   const old = flags.has('old')
   // --sources: ours as `npm run bench` loads it, through tsx (whose keepNames wraps functions).
   const sources = flags.has('sources')
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     session.disconnect()
     engine.destroy()
     platform.dispose()
-    report(old ? 'old engine (0339d21)' : sources ? 'ours (sources through tsx)' : 'ours (bundled)', trips, (cpu.user + cpu.system) / trips, profile.nodes)
+    report(old ? 'old engine (0339d21)' : sources ? 'ours (sources through tsx)' : 'ours (bundled)', trips, (cpu.user + cpu.system) / trips, profile.nodes, flags.number('top', 20))
   } finally {
     await host.stop()
   }
@@ -87,7 +87,7 @@ async function pump(request: (payload: unknown) => Promise<unknown>, durationMs:
   return trips
 }
 
-function report(name: string, trips: number, cpuMicrosPerTrip: number, nodes: ProfileNode[]): void {
+function report(name: string, trips: number, cpuMicrosPerTrip: number, nodes: ProfileNode[], topFunctions = 20): void {
   const total = nodes.reduce((sum, node) => sum + (node.hitCount ?? 0), 0)
   const byFile = new Map<string, number>()
   const byFunction = new Map<string, number>()
@@ -105,7 +105,7 @@ function report(name: string, trips: number, cpuMicrosPerTrip: number, nodes: Pr
   console.log('self time by file:')
   for (const [file, hits] of top(byFile, 15)) console.log(`  ${share(hits)}  ${file}`)
   console.log('self time by function:')
-  for (const [fn, hits] of top(byFunction, 20)) console.log(`  ${share(hits)}  ${fn}`)
+  for (const [fn, hits] of top(byFunction, topFunctions)) console.log(`  ${share(hits)}  ${fn}`)
 }
 
 function shortFile(url: string): string {

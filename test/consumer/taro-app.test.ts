@@ -2,14 +2,16 @@
  * The packages outside this repository, as a user gets them: both packed with `npm pack`; a
  * fresh Taro app made by Taro's own bundled template (`taro init`, offline); the client
  * package installed from its tarball with zustand, as its README says; the README's quick start
- * files added; built for weapp and H5; the weapp build run in the harness against a backend made
- * from the server package's quick start. `open`, a request answered, a push shown.
+ * files added; built for weapp, H5, Alipay and ByteDance; the three mini-program builds run in
+ * the harness on their hosts' APIs against a backend made from the server package's quick start.
+ * `open`, a request answered, a push shown.
  *
  * The template names packages this registry does not have at 4.2.1 (@tarojs/plugin-generator,
- * eslint-config-taro, the other hosts' platform plugins): they are taken out of its package.json
- * and config before `npm install`, with the lint and commit tooling that needs them (this test
- * builds and runs the app; it does not lint it). The quick start's URL is the one line changed:
- * the test server's.
+ * eslint-config-taro, the platform plugins of hosts other than WeChat, H5, Alipay and
+ * ByteDance): they are taken out of its package.json and config before `npm install`, with the
+ * lint and commit tooling that needs them (this test builds and runs the app; it does not lint
+ * it). The Alipay and ByteDance plugins go to 4.2.0 with the `overrides` the client README
+ * gives. The quick start's URL is the one line changed: the test server's.
  */
 import { execFile } from 'node:child_process'
 import fs from 'node:fs'
@@ -19,11 +21,13 @@ import { promisify } from 'node:util'
 import type { SocketServer } from 'reliable-socket-server'
 import { startShopServer } from '../../packages/server/examples/server'
 import { getFreePort } from '../helpers/reference-server'
-import { launchWeapp, WeappStorage, type WeappHarness } from '../weapp/harness'
+import { launchWeapp, storageOptionsFor, WeappStorage, type MiniHost, type WeappHarness } from '../weapp/harness'
 
 const ROOT = path.resolve(__dirname, '../..')
 const run = promisify(execFile)
-const KEEP_PLATFORMS = new Set(['@tarojs/plugin-platform-weapp', '@tarojs/plugin-platform-h5'])
+const KEEP_PLATFORMS = new Set(['@tarojs/plugin-platform-weapp', '@tarojs/plugin-platform-h5', '@tarojs/plugin-platform-alipay', '@tarojs/plugin-platform-tt'])
+/** The Alipay and ByteDance plugins as the client README has a user add them: 4.2.0, held to Taro 4.2.1. */
+const HELD_PLATFORMS = ['@tarojs/plugin-platform-alipay', '@tarojs/plugin-platform-tt']
 const LINT_TOOLING = /^(eslint|eslint-.*|stylelint|stylelint-.*|husky|lint-staged|@commitlint\/.*)$/
 
 /** A template dependency this registry cannot give, or that only lints. */
@@ -73,11 +77,23 @@ beforeAll(async () => {
 
   // What the registry lacks, out of the template's package.json and config.
   const manifestFile = path.join(appDir, 'package.json')
-  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as { scripts: Record<string, string>; dependencies: Record<string, string>; devDependencies: Record<string, string> }
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as {
+    scripts: Record<string, string>
+    dependencies: Record<string, string>
+    devDependencies: Record<string, string>
+    overrides?: Record<string, Record<string, string>>
+  }
   for (const deps of [manifest.dependencies, manifest.devDependencies]) {
     for (const name of Object.keys(deps)) {
       if (dropped(name)) delete deps[name]
     }
+  }
+  const taroVersion = manifest.dependencies['@tarojs/taro']
+  manifest.overrides = {}
+  for (const name of HELD_PLATFORMS) {
+    delete manifest.devDependencies[name]
+    manifest.dependencies[name] = '4.2.0'
+    manifest.overrides[name] = { '@tarojs/service': taroVersion, '@tarojs/shared': taroVersion }
   }
   delete manifest.scripts.prepare // husky's git hooks: nothing to do with the app
   fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2))
@@ -117,12 +133,26 @@ test('the app builds for weapp and H5 with the package installed from its tarbal
   expect(installed.startsWith(appDir)).toBe(true)
 }, 600_000)
 
-test('the weapp build opens, renders the answer to its request and shows a push', async () => {
-  harness = await launchWeapp({ distDir: path.join(appDir, 'dist'), storage: new WeappStorage() })
-  await harness.waitFor('open', () => harness?.page().text().includes('open'), 10_000)
+/** Runs the mini-program build in dist/ on `host`: `open`, the `list` answer, a push. */
+async function opensAnswersAndShowsAPush(host: MiniHost): Promise<void> {
+  harness?.kill()
+  harness = await launchWeapp({ distDir: path.join(appDir, 'dist'), host, storage: new WeappStorage(storageOptionsFor(host)) })
+  const app = harness
+  await app.waitFor('open', () => app.page().text().includes('open'), 10_000)
   // `list` answered: the order the quick-start backend pushed before anyone connected.
-  await harness.waitFor('the list answer', () => harness?.page().text().includes('First order'), 10_000)
-  await server?.push('notify', { order: { id: 'o-live', title: 'Pushed while open', status: 'new' } })
-  await harness.waitFor('the push', () => harness?.page().text().includes('Pushed while open'), 10_000)
-  expect(harness.errors).toEqual([])
+  await app.waitFor('the list answer', () => app.page().text().includes('First order'), 10_000)
+  const title = `Pushed to ${host} while open`
+  await server?.push('notify', { order: { id: `o-live-${host}`, title, status: 'new' } })
+  await app.waitFor('the push', () => app.page().text().includes(title), 10_000)
+  expect(app.errors).toEqual([])
+}
+
+test('the weapp build opens, renders the answer to its request and shows a push', async () => {
+  await opensAnswersAndShowsAPush('weapp')
+}, 600_000)
+
+test.each(['alipay', 'tt'] as const)('the %s build opens, renders the answer to its request and shows a push', async (host) => {
+  const taro = path.join(appDir, 'node_modules/.bin/taro')
+  await timed(`${host}BuildMs`, () => sh(appDir, taro, ['build', '--type', host], 300_000))
+  await opensAnswersAndShowsAPush(host)
 }, 600_000)
