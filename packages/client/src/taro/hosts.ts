@@ -15,23 +15,12 @@ import type { SocketTaskLike } from '../core/platform'
  * documented by none of them and is read only as a hint (core/sockets.ts).
  */
 
-/** The host a build targets: Taro replaces `process.env.TARO_ENV` at build time. */
-export type MiniHost = 'weapp' | 'alipay' | 'tt' | 'h5' | 'other'
-
-export function currentHost(): MiniHost {
-  const env = process.env.TARO_ENV
-  return env === 'weapp' || env === 'alipay' || env === 'tt' || env === 'h5' ? env : 'other'
-}
-
 /**
- * Most bytes one stored value may hold, when the host allows less than WeChat's 1 MB a key.
- * Alipay: "单个 key 允许存储的最大数据长度为 200KB" (my.setStorageSync docs), counted on the
- * value as a string; UTF-8 bytes are never fewer than its characters, so the engine's byte
- * count keeps inside it.
+ * Alipay's most bytes a stored value may hold: "单个 key 允许存储的最大数据长度为 200KB"
+ * (my.setStorageSync docs), counted on the value as a string; UTF-8 bytes are never fewer than
+ * its characters, so the engine's byte count keeps inside it.
  */
-export function storageValueLimitBytes(host: MiniHost): number | undefined {
-  return host === 'alipay' ? 200 * 1024 : undefined
-}
+export const ALIPAY_STORAGE_VALUE_LIMIT_BYTES = 200 * 1024
 
 /**
  * Alipay's setStorageSync does not throw on a refused write: it returns `{ success: false,

@@ -1,7 +1,7 @@
 import Taro from '@tarojs/taro'
 import type { SocketPlatform, SocketTaskLike } from '../core/platform'
 import { connectAlipaySocket } from './alipay-socket'
-import { currentHost, isConnectedAnswer, storageValueLimitBytes, throwIfStorageRefused, withNumericCloseCodes } from './hosts'
+import { ALIPAY_STORAGE_VALUE_LIMIT_BYTES, isConnectedAnswer, throwIfStorageRefused, withNumericCloseCodes } from './hosts'
 
 /**
  * The engine's host on every Taro target (weapp, alipay, tt, H5): sockets, storage and network
@@ -9,13 +9,14 @@ import { currentHost, isConnectedAnswer, storageValueLimitBytes, throwIfStorageR
  * This and alipay-socket.ts are the only engine-side files that reach the host.
  */
 export function createTaroPlatform(): SocketPlatform {
-  const host = currentHost()
+  // process.env.TARO_ENV is written in full at each test: Taro's build replaces it with the
+  // target, so the minifier drops the other hosts' branches (and alipay-socket.ts) from a build.
   return {
     async connectSocket({ url }) {
-      if (host === 'alipay') return withNumericCloseCodes(await connectAlipaySocket(url))
+      if (process.env.TARO_ENV === 'alipay') return withNumericCloseCodes(await connectAlipaySocket(url))
       // Taro resolves once the host accepted the call; the engine attaches handlers at once.
       const task = (await Taro.connectSocket({ url })) as unknown as SocketTaskLike & { ws?: unknown }
-      if (host === 'h5') return isBrowserSocket(task.ws) ? withCloseCodes(task, task.ws) : task
+      if (process.env.TARO_ENV === 'h5') return isBrowserSocket(task.ws) ? withCloseCodes(task, task.ws) : task
       return withNumericCloseCodes(task)
     },
     getStorage(key) {
@@ -29,7 +30,7 @@ export function createTaroPlatform(): SocketPlatform {
     removeStorage(key) {
       throwIfStorageRefused('removeStorageSync', key, Taro.removeStorageSync(key))
     },
-    storageValueLimitBytes: storageValueLimitBytes(host),
+    storageValueLimitBytes: process.env.TARO_ENV === 'alipay' ? ALIPAY_STORAGE_VALUE_LIMIT_BYTES : undefined,
     getNetworkConnected: isNetworkConnected,
     onNetworkChange: listenToNetwork,
     randomBytes,
