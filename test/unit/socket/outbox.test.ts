@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { Outbox } from '../../../packages/client/src/core/outbox'
 import type { OutboxEntry } from '../../../packages/client/src/core/types'
 
@@ -82,4 +83,45 @@ test('entries() is a frozen snapshot reused until the next change', () => {
   expect(outbox.entries()).toBe(first)
   outbox.markSent('a', 1)
   expect(outbox.entries()).not.toBe(first)
+})
+
+test('entries() follows a model of the queue through any mix of adds, sends, answers and restores', () => {
+  fc.assert(fc.property(
+    fc.array(fc.tuple(fc.constantFrom('add', 'send', 'remove', 'restore', 'read'), fc.nat(300)), { maxLength: 400 }),
+    (steps) => {
+      const outbox = new Outbox({ count: 10_000, bytes: 10_000_000, entryBytes: 10_000 })
+      const model: Array<{ id: string; sends: number }> = []
+      let next = 0
+      for (const [step, pick] of steps) {
+        const target = model.length === 0 ? undefined : model[pick % model.length]
+        if (step === 'add' || step === 'restore') {
+          const id = `r${next++}`
+          if (step === 'add') outbox.add(entry(id), 10)
+          else outbox.restore(entry(id), 10)
+          model.push({ id, sends: 0 })
+        } else if (step === 'send' && target) {
+          outbox.markSent(target.id, 1)
+          target.sends++
+        } else if (step === 'remove' && target) {
+          expect(outbox.remove(target.id)?.id).toBe(target.id)
+          model.splice(model.indexOf(target), 1)
+        }
+        const listed = outbox.entries()
+        expect(Object.isFrozen(listed)).toBe(true)
+        expect(listed.map((queued) => ({ id: queued.id, sends: queued.sends }))).toEqual(model)
+      }
+      expect(outbox.size).toBe(model.length)
+    },
+  ), { numRuns: 200 })
+})
+
+test('answers in order leave no answered entry held by the queue', () => {
+  const outbox = new Outbox({ count: 10_000, bytes: 10_000_000, entryBytes: 10_000 })
+  for (let round = 0; round < 50; round++) {
+    for (let i = 0; i < 100; i++) outbox.add(entry(`r${round}-${i}`), 10)
+    for (let i = 0; i < 100; i++) outbox.remove(`r${round}-${i}`)
+  }
+  expect(outbox.entries()).toEqual([])
+  // The array behind the queue is reset or compacted, not grown by 5,000 cleared slots.
+  expect((outbox as unknown as { order: unknown[] }).order.length).toBeLessThan(200)
 })

@@ -58,6 +58,11 @@ export class OutboxStorage {
    */
   unread = false
   private deferred = new Map<string, number>()
+  /**
+   * Requests queued since the last flush, not yet in a segment: most are answered before the
+   * flush and never cost more than this map's set and delete.
+   */
+  private fresh = new Map<string, number>()
 
   constructor(
     private readonly io: StorageIO,
@@ -126,11 +131,7 @@ export class OutboxStorage {
       this.io.schedule(0)
       return
     }
-    let segment = this.nextSegment - 1
-    const last = this.segments.get(segment)
-    if (!last || last.bytes + bytes > this.options.segmentBytes) segment = this.nextSegment++
-    this.track(id, bytes, segment)
-    this.dirtySegments.add(segment)
+    this.fresh.set(id, bytes)
     this.io.schedule(0)
   }
 
@@ -140,7 +141,7 @@ export class OutboxStorage {
    * failed for good must not come back after a kill).
    */
   removed(id: string, urgent = false): void {
-    if (this.deferred.delete(id)) return
+    if (this.deferred.delete(id) || this.fresh.delete(id)) return
     const segment = this.segmentOf.get(id)
     if (segment === undefined) return
     this.segmentOf.delete(id)
@@ -156,6 +157,7 @@ export class OutboxStorage {
 
   /** Writes the segments that changed, then the manifest. */
   flush(note: (error: SocketError) => void): void {
+    this.placeFresh()
     for (const segment of [...this.dirtySegments].sort((a, b) => a - b)) {
       this.dirtySegments.delete(segment)
       const held = this.segments.get(segment)
@@ -201,6 +203,7 @@ export class OutboxStorage {
     this.deferred = new Map()
     let stored = 0
     for (const held of this.segments.values()) stored += held.bytes
+    for (const bytes of this.fresh.values()) stored += bytes
     let left = 0
     for (const [id, bytes] of deferred) {
       // Storage stays within its budget: what no longer fits stays in memory only.
@@ -214,6 +217,19 @@ export class OutboxStorage {
     if (left > 0) {
       this.io.report(new SocketError('storage_failed', `${left} requests made while storage could not be read are not stored: the stored outbox fills its budget`))
     }
+  }
+
+  /** Puts the requests queued since the last flush into segments, in order: the last one while it has room. */
+  private placeFresh(): void {
+    if (this.fresh.size === 0) return
+    for (const [id, bytes] of this.fresh) {
+      let segment = this.nextSegment - 1
+      const last = this.segments.get(segment)
+      if (!last || last.bytes + bytes > this.options.segmentBytes) segment = this.nextSegment++
+      this.track(id, bytes, segment)
+      this.dirtySegments.add(segment)
+    }
+    this.fresh = new Map()
   }
 
   private track(id: string, bytes: number, segment: number): void {

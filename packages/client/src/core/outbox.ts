@@ -34,8 +34,15 @@ export interface OutboxLimits {
  */
 export class Outbox {
   private readonly queued = new Map<string, Queued>()
+  /**
+   * The entries in order from `head` (slots before it are answered and cleared). The store's
+   * `queue` is a copy of it made at every publish; a slice of an array costs a quarter of
+   * walking the map, and answers mostly leave from the head, sends mostly land at the tail.
+   */
+  private order: Array<OutboxEntry | undefined> = []
+  private head = 0
   private storedBytes = 0
-  private snapshot: readonly OutboxEntry[] | null = []
+  private snapshot: readonly OutboxEntry[] | null = null
   private changes = 0
 
   constructor(private readonly limits: OutboxLimits) {}
@@ -108,6 +115,7 @@ export class Outbox {
     const queued = this.queued.get(id)
     if (!queued) return undefined
     this.queued.delete(id)
+    this.unlist(id)
     this.storedBytes -= queued.bytes
     this.snapshot = null
     this.changes++
@@ -119,6 +127,8 @@ export class Outbox {
     const queued = this.queued.get(id)
     if (!queued) return
     queued.entry = { ...queued.entry, sends: queued.entry.sends + 1 }
+    const at = this.positionOf(id)
+    if (at >= 0) this.order[at] = queued.entry
     queued.sentOn = conn
     this.snapshot = null
     this.changes++
@@ -142,20 +152,51 @@ export class Outbox {
 
   /** The entries in order, as an immutable array reused until the next change. */
   entries(): readonly OutboxEntry[] {
-    if (!this.snapshot) {
-      const list: OutboxEntry[] = []
-      for (const queued of this.queued.values()) list.push(queued.entry)
-      this.snapshot = Object.freeze(list)
-    }
+    // Every slot from head on holds an entry.
+    this.snapshot ??= Object.freeze(this.order.slice(this.head) as OutboxEntry[])
     return this.snapshot
   }
 
   private put(entry: OutboxEntry, text: string | null, bytes: number, frameBytes: number): void {
     this.queued.set(entry.id, { entry, text, bytes, frameBytes, sentOn: 0 })
+    this.order.push(entry)
     this.storedBytes += bytes
     this.snapshot = null
     this.changes++
   }
+
+  private positionOf(id: string): number {
+    return findIn(this.order, this.head, id)
+  }
+
+  private unlist(id: string): void {
+    const at = this.positionOf(id)
+    if (at < 0) return
+    if (at !== this.head) {
+      this.order.splice(at, 1)
+      return
+    }
+    this.order[at] = undefined
+    this.head++
+    if (this.head === this.order.length) {
+      this.order = []
+      this.head = 0
+    } else if (this.head >= 64 && this.head * 2 >= this.order.length) {
+      this.order = this.order.slice(this.head)
+      this.head = 0
+    }
+  }
+}
+
+/**
+ * Where `id` sits in `order` (it must be queued): the head and the tail are looked at first.
+ */
+function findIn(order: ReadonlyArray<OutboxEntry | undefined>, head: number, id: string): number {
+  if (order[head]?.id === id) return head
+  const last = order.length - 1
+  if (order[last]?.id === id) return last
+  for (let i = head + 1; i < last; i++) if (order[i]?.id === id) return i
+  return -1
 }
 
 /**
