@@ -8,6 +8,7 @@
  */
 import { SocketError } from './errors'
 import type { StoredRequest } from './outbox'
+import { legacyRequest } from './outbox-legacy'
 import { isPlainObject, utf8ByteLength } from './protocol'
 
 /** A read that threw (unlike null: nothing stored). */
@@ -271,19 +272,4 @@ export class OutboxStorage {
 
 function isStoredRequest(value: unknown): value is StoredRequest {
   return isPlainObject(value) && typeof value.id === 'string' && value.id !== '' && typeof value.method === 'string' && typeof value.createdAt === 'number'
-}
-
-/** An entry of the first engine's outbox ({ id, method, frame, createdAt, sends }) as a StoredRequest. */
-function legacyRequest(value: unknown): StoredRequest | null {
-  if (!isPlainObject(value) || typeof value.id !== 'string' || value.id === '' || typeof value.method !== 'string') return null
-  if (typeof value.frame !== 'string' || typeof value.createdAt !== 'number') return null
-  const request: StoredRequest = { id: value.id, method: value.method, createdAt: value.createdAt }
-  let frame: unknown
-  try {
-    frame = JSON.parse(value.frame)
-  } catch {
-    return request
-  }
-  if (isPlainObject(frame) && frame.type === 'req' && frame.params !== undefined) request.params = frame.params
-  return request
 }
