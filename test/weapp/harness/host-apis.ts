@@ -16,11 +16,16 @@ export const HOST_GLOBAL: Record<MiniHost, 'wx' | 'my' | 'tt'> = { weapp: 'wx', 
 
 type Listener<T> = (result: T) => void
 
+/** Host APIs answer after the call has returned, when the app is awake (as wx-api.ts's do). */
+function answerLater(wxHost: WxHost, work: () => void): void {
+  setImmediate(() => wxHost.deliver(work))
+}
+
 export function createHostApi(host: MiniHost, wxHost: WxHost): Record<string, unknown> {
   const wx = createWx(wxHost)
   if (host === 'tt') return { ...wx, connectSocket: (options: ConnectSocketOptions) => bytedanceTask(wxHost.sockets.connect(options)) }
   if (host === 'weapp') return wx
-  const api: Record<string, unknown> = { ...wx, ...alipayDifferences(wxHost) }
+  const api: Record<string, unknown> = { ...wx, ...alipayDifferences(wx, wxHost) }
   // Taro wraps every key it finds: WeChat's names that Alipay lacks must be gone, not undefined.
   for (const name of ALIPAY_LACKS) delete api[name]
   return api
@@ -62,11 +67,13 @@ interface AlipayCallbacks {
  * - showModal is `confirm` / `alert`, setNavigationBarTitle is `setNavigationBar`;
  * - `navigator` is a global (Taro's Alipay runtime reads navigator.userAgent when it loads).
  */
-function alipayDifferences(wxHost: WxHost): Record<string, unknown> {
-  const later = (work: () => void) => setImmediate(() => wxHost.deliver(work))
+function alipayDifferences(wx: Record<string, unknown>, wxHost: WxHost): Record<string, unknown> {
+  const later = (work: () => void) => answerLater(wxHost, work)
   const single = singleSocket(wxHost)
-  const alipayStatus = (status: NetworkStatus) => ({ isConnected: status.isConnected, networkType: status.isConnected ? 'WIFI' : 'NOTREACHABLE' })
-  const networkListeners = new Map<unknown, (status: NetworkStatus) => void>()
+  // WeChat's subscription, with Alipay's names for the network types.
+  const onWxNetwork = wx.onNetworkStatusChange as (listener: Listener<NetworkStatus>) => void
+  const offWxNetwork = wx.offNetworkStatusChange as (listener?: Listener<NetworkStatus>) => void
+  const networkListeners = new Map<unknown, Listener<NetworkStatus>>()
   return {
     getStorageSync: ({ key }: { key: string }) => {
       const raw = wxHost.storage.read(key)
@@ -111,14 +118,15 @@ function alipayDifferences(wxHost: WxHost): Record<string, unknown> {
       })
     },
     onNetworkStatusChange: (listener: Listener<{ isConnected: boolean; networkType: string }>) => {
-      const wrapped = (status: NetworkStatus) => wxHost.deliver(() => listener(alipayStatus(status)))
-      networkListeners.set(listener, wrapped)
-      wxHost.network.subscribe(wrapped)
+      const translated = (status: NetworkStatus) => listener({ isConnected: status.isConnected, networkType: status.isConnected ? 'WIFI' : 'NOTREACHABLE' })
+      networkListeners.set(listener, translated)
+      onWxNetwork(translated)
     },
     offNetworkStatusChange: (listener?: unknown) => {
       for (const target of listener ? [listener] : [...networkListeners.keys()]) {
-        const wrapped = networkListeners.get(target)
-        if (wrapped) wxHost.network.unsubscribe(wrapped)
+        const translated = networkListeners.get(target)
+        // wx's off without a listener removes them all: only a known one is passed on.
+        if (translated) offWxNetwork(translated)
         networkListeners.delete(target)
       }
     },
@@ -146,7 +154,7 @@ function singleSocket(wxHost: WxHost) {
   const fire = (event: SingleEvent) => (result: unknown) => {
     for (const listener of [...listeners[event]]) listener(result)
   }
-  const later = (work: () => void) => setImmediate(() => wxHost.deliver(work))
+  const later = (work: () => void) => answerLater(wxHost, work)
   return {
     listeners,
     off(event: SingleEvent, listener?: Listener<unknown>): void {

@@ -54,3 +54,15 @@ export function closeCodeFor(end: EndCause): number | null {
       return CLOSE_CODES.normal
   }
 }
+
+/**
+ * A close event's code as a number. ByteDance's SocketTask.onClose gives `code` as a string
+ * (from base library 1.81.0; absent before: SocketTask.onClose docs), so a server's 1009 or
+ * 4401 would otherwise read as "no code". No usable code is 1006, as a browser reports it.
+ */
+export function closeCodeOf(event: unknown): number {
+  const code = (event as { code?: unknown } | null | undefined)?.code
+  if (typeof code === 'number' && Number.isInteger(code)) return code
+  if (typeof code === 'string' && /^\d{4}$/.test(code)) return Number(code)
+  return CLOSE_CODES.abnormal
+}

@@ -10,7 +10,8 @@ export interface SocketTaskLike {
   send(options: { data: string; success?: () => void; fail?: (err: { errMsg?: string }) => void }): void
   close(options: { code?: number; reason?: string; success?: () => void; fail?: (err: unknown) => void }): void
   onOpen(listener: () => void): void
-  onClose(listener: (res: { code: number; reason: string }) => void): void
+  /** ByteDance reports `code` as a string: the engine reads either (close-codes.ts, closeCodeOf). */
+  onClose(listener: (res: { code: number | string; reason: string }) => void): void
   onError(listener: (err: { errMsg?: string }) => void): void
   onMessage(listener: (res: { data: string | ArrayBuffer }) => void): void
 }

@@ -5,6 +5,7 @@
  * platform that never answers cannot wedge the link); a socket that comes for an attempt no
  * longer wanted is closed at once.
  */
+import { closeCodeOf } from './close-codes'
 import { CLOSE_CODES } from './constants'
 import { SocketError, describeError } from './errors'
 import type { SocketPlatform, SocketTaskLike } from './platform'
@@ -128,7 +129,7 @@ export class Sockets {
       if (current()) listener.opened(conn)
     })
     task.onClose((res) => {
-      if (current()) listener.closed(conn, typeof res?.code === 'number' ? res.code : CLOSE_CODES.abnormal)
+      if (current()) listener.closed(conn, closeCodeOf(res))
     })
     task.onError((err) => {
       if (current()) listener.failed(conn, err, 'connect')

@@ -3,14 +3,13 @@
  * is concerned. Taro aligns most APIs with WeChat's; these are the places where it does not, or
  * where the host itself behaves differently. Each names its source.
  */
-import type { SocketTaskLike } from '../core/platform'
-
 /*
  * Alike on every host, so handled once: app show and hide reach the layer through Taro's
  * useDidShow/useDidHide (App onShow/onHide on WeChat, Alipay and ByteDance alike), and a
  * hidden app's socket is not to be trusted. WeChat suspends the app 5 s after hide; ByteDance
  * cuts its sockets 5 s after hide ("退后台5s后websocket会自动断连", Douyin cloud WebSocket
- * guide); Alipay documents nothing for sockets. The engine's rule (suspendThresholdMs, 5 s:
+ * guide); Alipay documents nothing for sockets. ByteDance's string close codes are read by
+ * core/close-codes.ts (closeCodeOf), where every host's close event is read. The engine's rule (suspendThresholdMs, 5 s:
  * a socket hidden longer is dropped on show) covers all three; SocketTask `readyState` is
  * documented by none of them and is read only as a hint (core/sockets.ts).
  */
@@ -45,36 +44,4 @@ export function throwIfStorageRefused(api: string, key: string, result: unknown)
 export function isConnectedAnswer(answer: { networkType?: unknown; networkAvailable?: unknown }): boolean {
   if (typeof answer.networkAvailable === 'boolean') return answer.networkAvailable
   return answer.networkType !== 'none' && answer.networkType !== 'NOTREACHABLE'
-}
-
-/**
- * A close event's code as a number. ByteDance's SocketTask.onClose gives `code` as a string
- * (from base library 1.81.0; absent before: SocketTask.onClose docs), so a server's 4401 or
- * 4409 would otherwise read as "no code". No usable code is 1006, as a browser reports it.
- */
-export function closeCodeOf(event: unknown): number {
-  const code = (event as { code?: unknown } | null | undefined)?.code
-  if (typeof code === 'number' && Number.isInteger(code)) return code
-  if (typeof code === 'string' && /^\d{4}$/.test(code)) return Number(code)
-  return 1006
-}
-
-/** `task` with its close events' codes made numbers (see closeCodeOf). */
-export function withNumericCloseCodes(task: SocketTaskLike): SocketTaskLike {
-  return {
-    get readyState() {
-      return task.readyState
-    },
-    send: (options) => task.send(options),
-    close: (options) => task.close(options),
-    onOpen: (listener) => task.onOpen(listener),
-    onMessage: (listener) => task.onMessage(listener),
-    onError: (listener) => task.onError(listener),
-    onClose: (listener) => task.onClose((event) => listener({ code: closeCodeOf(event), reason: reasonOf(event) })),
-  }
-}
-
-function reasonOf(event: unknown): string {
-  const reason = (event as { reason?: unknown } | null | undefined)?.reason
-  return typeof reason === 'string' ? reason : ''
 }

@@ -1,7 +1,7 @@
 import Taro from '@tarojs/taro'
 import type { SocketPlatform, SocketTaskLike } from '../core/platform'
 import { connectAlipaySocket } from './alipay-socket'
-import { ALIPAY_STORAGE_VALUE_LIMIT_BYTES, isConnectedAnswer, throwIfStorageRefused, withNumericCloseCodes } from './hosts'
+import { ALIPAY_STORAGE_VALUE_LIMIT_BYTES, isConnectedAnswer, throwIfStorageRefused } from './hosts'
 
 /**
  * The engine's host on every Taro target (weapp, alipay, tt, H5): sockets, storage and network
@@ -13,11 +13,11 @@ export function createTaroPlatform(): SocketPlatform {
   // target, so the minifier drops the other hosts' branches (and alipay-socket.ts) from a build.
   return {
     async connectSocket({ url }) {
-      if (process.env.TARO_ENV === 'alipay') return withNumericCloseCodes(await connectAlipaySocket(url))
+      if (process.env.TARO_ENV === 'alipay') return connectAlipaySocket(url)
       // Taro resolves once the host accepted the call; the engine attaches handlers at once.
       const task = (await Taro.connectSocket({ url })) as unknown as SocketTaskLike & { ws?: unknown }
       if (process.env.TARO_ENV === 'h5') return isBrowserSocket(task.ws) ? withCloseCodes(task, task.ws) : task
-      return withNumericCloseCodes(task)
+      return task
     },
     getStorage(key) {
       // getStorageSync answers '' for a missing key (Taro maps Alipay's `{ data: null }` to it).
